@@ -1,0 +1,1 @@
+"""orgsync sync engine and command line."""
