@@ -1,0 +1,1 @@
+"""The DuckDB catalog: schema and migrations, the single writer, the scoped merge, readers."""

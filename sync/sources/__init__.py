@@ -1,0 +1,1 @@
+"""Where resources come from: per-service specs (declarative) and their generic fetcher."""

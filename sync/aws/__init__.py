@@ -1,0 +1,1 @@
+"""The I/O edge towards AWS: sessions, credentials, clients, rate limits, retries, error classes."""

@@ -1,0 +1,75 @@
+"""One client per (account, region, service), reused for the whole sync and closed at its end.
+
+Creating a client costs ~13 ms of CPU on a warm session (and ~180 ms with a new session), so
+clients are never created per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from types import TracebackType
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+
+from sync.aws.calls import ApiCaller
+from sync.aws.limits import Limiters
+
+# Retries happen in ApiCaller (counted, limited); botocore must not retry behind our back.
+CLIENT_CONFIG = AioConfig(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    max_pool_connections=16,
+    connect_timeout=10,
+    read_timeout=60,
+    tcp_keepalive=True,
+)
+
+
+class ClientPool:
+    def __init__(self, limiters: Limiters, on_event: Callable[[str], None] | None = None) -> None:
+        self._limiters = limiters
+        self._on_event = on_event
+        self._stack = AsyncExitStack()
+        self._sessions: dict[str, AioSession] = {}
+        self._callers: dict[tuple[str, str, str], ApiCaller] = {}
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> "ClientPool":
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.__aexit__(exc_type, exc, tb)
+
+    def register_account(self, account_id: str, session: AioSession) -> None:
+        self._sessions[account_id] = session
+
+    def session(self, account_id: str) -> AioSession:
+        return self._sessions[account_id]
+
+    async def caller(self, account_id: str, region: str, service: str) -> ApiCaller:
+        key = (account_id, region, service)
+        found = self._callers.get(key)
+        if found is not None:
+            return found
+        async with self._lock:
+            found = self._callers.get(key)
+            if found is None:
+                session = self._sessions[account_id]
+                client = await self._stack.enter_async_context(
+                    session.create_client(service, region_name=region, config=CLIENT_CONFIG)
+                )
+                found = ApiCaller(
+                    client,
+                    account_id=account_id,
+                    region=region,
+                    service=service,
+                    limiters=self._limiters,
+                    on_event=self._on_event,
+                )
+                self._callers[key] = found
+        return found

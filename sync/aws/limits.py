@@ -1,0 +1,113 @@
+"""Request-rate limits towards AWS, declared in one table.
+
+Each limit is scoped by account, region, service and (optionally) action, like the Steampipe AWS
+plugin's limiter table, and cites the AWS quota it mirrors. A scope key that matches no row gets
+DEFAULT_LIMIT. Limits apply per (account, region) pair because that is how AWS meters them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    service: str
+    action: str | None  # None: every action of the service
+    rate: float  # sustained requests per second
+    burst: int  # bucket size
+    in_flight: int  # concurrent requests
+    source: str  # the AWS page this mirrors
+
+
+RATE_LIMITS: tuple[RateLimit, ...] = (
+    RateLimit("ec2", None, 20.0, 100, 8,
+              "https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html (describe: 100 burst, 20/s)"),
+    RateLimit("resource-explorer-2", None, 3.0, 3, 3,
+              "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (3 TPS non-Search)"),
+    RateLimit("resource-explorer-2", "Search", 5.0, 5, 5,
+              "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (5 TPS Search)"),
+    RateLimit("organizations", None, 2.0, 1, 1,
+              "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html (low TPS; serialize)"),
+    RateLimit("iam", None, 15.0, 20, 6,
+              "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (global control plane, low TPS)"),
+    RateLimit("dynamodb", "ListTagsOfResource", 10.0, 10, 4,
+              "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html (10/s per account)"),
+    RateLimit("sts", None, 50.0, 50, 8,
+              "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (STS 600/s per account)"),
+    RateLimit("s3", None, 50.0, 100, 10,
+              "https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html"),
+)
+GLOBAL_SERVICES = frozenset({"iam", "organizations"})
+DEFAULT_LIMIT = RateLimit("*", None, 20.0, 40, 8, "conservative default for describe/list calls")
+
+
+def limit_for(service: str, action: str) -> RateLimit:
+    for limit in RATE_LIMITS:
+        if limit.service == service and limit.action == action:
+            return limit
+    for limit in RATE_LIMITS:
+        if limit.service == service and limit.action is None:
+            return limit
+    return DEFAULT_LIMIT
+
+
+@dataclass
+class TokenBucket:
+    """Async token bucket plus an in-flight cap; `acquire` waits, never raises."""
+
+    rate: float
+    burst: int
+    in_flight: int
+    _tokens: float = field(init=False)
+    _updated: float = field(init=False)
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tokens = float(self.burst)
+        self._updated = time.monotonic()
+        self._slots = asyncio.Semaphore(self.in_flight)
+
+    async def _take_token(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire()
+        try:
+            await self._take_token()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._slots.release()
+
+
+class Limiters:
+    """One bucket per (account, region, service, action-or-*) key, created on first use."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self._scale = scale
+        self._buckets: dict[tuple[str, str, str, str], TokenBucket] = {}
+
+    def bucket(self, account: str, region: str, service: str, action: str) -> TokenBucket:
+        limit = limit_for(service, action)
+        # Global services meter per account, whatever regional endpoint is used.
+        region_key = "global" if service in GLOBAL_SERVICES else region
+        key = (account, region_key, service, limit.action or "*")
+        found = self._buckets.get(key)
+        if found is None:
+            found = TokenBucket(limit.rate * self._scale, max(1, limit.burst), limit.in_flight)
+            self._buckets[key] = found
+        return found

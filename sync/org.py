@@ -1,0 +1,132 @@
+"""The accounts of an integration: the OU tree walk and the pure selection rules.
+
+Excluding an OU excludes its whole subtree, so excluded OUs are never descended into. Only
+ACTIVE accounts are synced (the `State` field; the retired `Status` field is read only when
+`State` is absent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+AccountStatus = str  # "selected" | "excluded" | "inactive" | "failed"
+
+
+@dataclass(frozen=True)
+class OrgAccount:
+    account_id: str
+    name: str
+    email: str
+    state: str
+    parent_id: str
+    ou_path: str  # "Root/Prod/Payments"
+
+
+@dataclass(frozen=True)
+class AccountDecision:
+    account: OrgAccount
+    status: AccountStatus
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OrgTree:
+    organization_id: str
+    management_account_id: str
+    accounts: tuple[OrgAccount, ...]
+    excluded_ous: tuple[tuple[str, str], ...]  # (ou id, path) not descended into
+    seen_ou_ids: frozenset[str]
+
+
+ListCall = Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any]]]
+
+
+async def _all_pages(call: ListCall, operation: str, params: dict[str, Any], key: str) -> list[Mapping[str, Any]]:
+    # Organizations may answer an empty page that still carries a NextToken: loop until it is null.
+    out: list[Mapping[str, Any]] = []
+    params = dict(params, MaxResults=20)
+    while True:
+        page = await call(operation, params)
+        out.extend(page.get(key) or ())
+        token = page.get("NextToken")
+        if not token:
+            return out
+        params["NextToken"] = token
+
+
+def account_state(raw: Mapping[str, Any]) -> str:
+    return str(raw.get("State") or raw.get("Status") or "UNKNOWN")
+
+
+async def walk_organization(call: ListCall, exclude_ou_ids: Collection[str]) -> OrgTree:
+    """Breadth-first over the OU tree; calls are issued one at a time (Organizations' TPS is low)."""
+    org = (await call("DescribeOrganization", {}))["Organization"]
+    roots = await _all_pages(call, "ListRoots", {}, "Roots")
+    excluded = frozenset(exclude_ou_ids)
+    accounts: list[OrgAccount] = []
+    skipped: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    queue: list[tuple[str, str]] = [(r["Id"], str(r.get("Name") or "Root")) for r in roots]
+    while queue:
+        parent_id, path = queue.pop(0)
+        for raw in await _all_pages(call, "ListAccountsForParent", {"ParentId": parent_id}, "Accounts"):
+            accounts.append(
+                OrgAccount(
+                    account_id=str(raw["Id"]),
+                    name=str(raw.get("Name") or ""),
+                    email=str(raw.get("Email") or ""),
+                    state=account_state(raw),
+                    parent_id=parent_id,
+                    ou_path=path,
+                )
+            )
+        for ou in await _all_pages(
+            call, "ListOrganizationalUnitsForParent", {"ParentId": parent_id}, "OrganizationalUnits"
+        ):
+            seen.add(ou["Id"])
+            child_path = f"{path}/{ou.get('Name') or ou['Id']}"
+            if ou["Id"] in excluded:
+                skipped.append((ou["Id"], child_path))
+            else:
+                queue.append((ou["Id"], child_path))
+    return OrgTree(
+        organization_id=str(org.get("Id") or ""),
+        management_account_id=str(org.get("MasterAccountId") or ""),
+        accounts=tuple(accounts),
+        excluded_ous=tuple(skipped),
+        seen_ou_ids=frozenset(seen),
+    )
+
+
+def decide_accounts(
+    accounts: Collection[OrgAccount],
+    *,
+    exclude_account_ids: Collection[str],
+    only_account_ids: Collection[str] | None = None,
+) -> list[AccountDecision]:
+    excluded = frozenset(exclude_account_ids)
+    decisions = []
+    for account in sorted(accounts, key=lambda a: a.account_id):
+        if account.account_id in excluded:
+            decisions.append(AccountDecision(account, "excluded", "listed in exclude_account_ids"))
+        elif only_account_ids is not None and account.account_id not in only_account_ids:
+            decisions.append(AccountDecision(account, "excluded", "not among --accounts"))
+        elif account.state != "ACTIVE":
+            decisions.append(AccountDecision(account, "inactive", f"account state is {account.state}"))
+        else:
+            decisions.append(AccountDecision(account, "selected"))
+    return decisions
+
+
+def unknown_exclusions(tree: OrgTree, exclude_ou_ids: Collection[str], exclude_account_ids: Collection[str]) -> list[str]:
+    """Exclusions that match nothing in the organization: most likely typos, worth a warning."""
+    account_ids = {a.account_id for a in tree.accounts}
+    out = [f"excluded OU {ou} is not in the organization" for ou in exclude_ou_ids if ou not in tree.seen_ou_ids]
+    out += [
+        f"excluded account {a} is not in the organization (or is inside an excluded OU)"
+        for a in exclude_account_ids
+        if a not in account_ids
+    ]
+    return out

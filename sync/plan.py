@@ -1,0 +1,54 @@
+"""From accounts, regions and types to work items: a pure function, no I/O.
+
+A scope is (account, region, type); global types have region "global" and are listed once per
+account. Items are interleaved across accounts so one large account cannot starve the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from itertools import zip_longest
+
+from sync.sources.model import GLOBAL_REGION
+
+
+@dataclass(frozen=True, order=True)
+class ScopeKey:
+    account_id: str
+    region: str
+    resource_type: str
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    key: ScopeKey
+    source: str  # "services" today; "explorer" joins with the Resource Explorer path
+    api_region: str  # where the list call goes (the home region for global types)
+    reason: str
+
+
+def plan_work(
+    *,
+    regions_by_account: Mapping[str, Collection[str]],
+    resource_types: Collection[str],
+    global_types: Collection[str],
+    home_region: str,
+) -> list[WorkItem]:
+    per_account: list[list[WorkItem]] = []
+    for account_id in sorted(regions_by_account):
+        items: list[WorkItem] = []
+        for resource_type in sorted(resource_types):
+            if resource_type in global_types:
+                items.append(
+                    WorkItem(ScopeKey(account_id, GLOBAL_REGION, resource_type), "services", home_region,
+                             "global type: listed once per account through its service API")
+                )
+                continue
+            for region in sorted(regions_by_account[account_id]):
+                items.append(
+                    WorkItem(ScopeKey(account_id, region, resource_type), "services", region,
+                             "service API (Resource Explorer not used for this scope)")
+                )
+        per_account.append(items)
+    return [item for row in zip_longest(*per_account) for item in row if item is not None]
