@@ -1,0 +1,15 @@
+"""The `orgsync` command line. Each command lives in its own module of this package and registers
+itself on `main`; this file imports them all, so adding a module adds a command."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from sync.cli.app import main
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name.startswith("cmd_"):
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["main"]

@@ -1,0 +1,139 @@
+"""`orgsync sync CONFIG`: run a sync of one or every integration into the catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import asdict
+
+import click
+import orjson
+
+from catalog.connect import sync_lock
+from catalog.records import MergeCounts, RunRecord
+from catalog.writer import commit_run
+from sync.cli.app import EXIT_OK, EXIT_PARTIAL, UserError, catalog_option, main, split_csv, user_errors
+from sync.config import Integration, load_config
+from sync.engine import SyncOptions, sync_integration
+from sync.progress import LiveProgress, LogProgress, Progress
+from sync.sources.registry import supported_types
+
+MAX_FAILURES_SHOWN = 20
+
+
+def _progress(quiet: bool) -> Progress:
+    if quiet:
+        return Progress()
+    return LiveProgress() if sys.stderr.isatty() else LogProgress()
+
+
+def _check_types(types: frozenset[str] | None, integrations: tuple[Integration, ...]) -> None:
+    if types is None:
+        return
+    unknown = sorted(types - set(supported_types()))
+    if unknown:
+        raise UserError(f"--types: unknown resource type(s) {', '.join(unknown)}; "
+                        f"supported: {', '.join(supported_types())}")
+    for integration in integrations:
+        if not types & set(integration.resource_types):
+            raise UserError(f"--types: integration {integration.name!r} syncs none of "
+                            f"{', '.join(sorted(types))} (its resource_types: {', '.join(integration.resource_types)})")
+
+
+def summary(run: RunRecord, counts: MergeCounts) -> dict[str, object]:
+    scopes = run.scopes
+    return {
+        "integration": run.integration,
+        "sync_id": counts.sync_id,
+        "status": run.status,
+        "error": run.error,
+        "started_at": run.started_at.isoformat(),
+        "seconds": round((run.finished_at - run.started_at).total_seconds(), 3),
+        "accounts": {s: sum(1 for a in run.accounts if a.status == s)
+                     for s in ("selected", "failed", "excluded", "inactive")},
+        "scopes": {s: sum(1 for x in scopes if x.status == s) for s in ("complete", "skipped", "failed")},
+        "resources": asdict(counts),
+        "api_calls": run.api_calls,
+        "throttles": run.throttles,
+        "retries": run.retries,
+        "failed_accounts": [{"account_id": a.account_id, "reason": a.status_reason}
+                            for a in run.accounts if a.status == "failed"],
+        "failed_scopes": [{"account_id": s.account_id, "region": s.region, "resource_type": s.resource_type,
+                           "error_code": s.error_code, "error_message": s.error_message}
+                          for s in scopes if s.status == "failed"],
+        "skipped_scopes": [{"account_id": s.account_id, "region": s.region, "resource_type": s.resource_type,
+                            "error_code": s.error_code} for s in scopes if s.status == "skipped"],
+        "warnings": run.warnings,
+    }
+
+
+def _print_summary(data: dict[str, object]) -> None:
+    res = data["resources"]
+    assert isinstance(res, dict)
+    lines = [
+        f"{data['integration']}: sync {data['sync_id']} {data['status']} in {data['seconds']}s",
+        f"  accounts: {data['accounts']}",
+        f"  scopes:   {data['scopes']}",
+        f"  resources seen {res['seen']}: +{res['added']} added, ~{res['modified']} modified, "
+        f"-{res['deleted']} deleted, {res['restored']} restored",
+        f"  API calls {data['api_calls']}, throttled {data['throttles']}, retries {data['retries']}",
+    ]
+    if data["error"]:
+        lines.append(f"  error: {data['error']}")
+    for a in data["failed_accounts"]:  # type: ignore[attr-defined]
+        lines.append(f"  account failed: {a['account_id']}: {a['reason']}")
+    failed = data["failed_scopes"]
+    assert isinstance(failed, list)
+    for s in failed[:MAX_FAILURES_SHOWN]:
+        lines.append(f"  scope failed: {s['account_id']} {s['region']} {s['resource_type']}: "
+                     f"{s['error_code']}: {s['error_message']}")
+    if len(failed) > MAX_FAILURES_SHOWN:
+        lines.append(f"  ... {len(failed) - MAX_FAILURES_SHOWN} more failed scopes: "
+                     f"`orgsync query failed-scopes`")
+    skipped = data["skipped_scopes"]
+    assert isinstance(skipped, list)
+    if skipped:
+        codes = sorted({str(s["error_code"]) for s in skipped})
+        lines.append(f"  {len(skipped)} scope(s) skipped ({', '.join(codes)}); their rows were kept")
+    for w in data["warnings"]:  # type: ignore[attr-defined]
+        lines.append(f"  warning: {w}")
+    click.echo("\n".join(lines))
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@catalog_option
+@click.option("--integration", "integration_name", default=None, help="Sync only this integration.")
+@click.option("--accounts", multiple=True, help="Only these account IDs (comma-separated, repeatable).")
+@click.option("--regions", multiple=True, help="Only these regions (comma-separated, repeatable).")
+@click.option("--types", multiple=True, help="Only these resource types (comma-separated, repeatable).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON (implies --quiet).")
+@user_errors
+def sync(config: str, catalog_path: str, integration_name: str | None, accounts: tuple[str, ...],
+         regions: tuple[str, ...], types: tuple[str, ...], quiet: bool, as_json: bool) -> None:
+    """Sync resources of the configured integrations into the catalog.
+
+    Exit code 0 when every scope completed or was legitimately skipped (access denied, region
+    not enabled), 1 when some scope or account failed, 2 for usage and config errors.
+    """
+    loaded = load_config(config, supported_types=supported_types())
+    integrations = loaded.select(integration_name)
+    options = SyncOptions(accounts=split_csv(accounts), regions=split_csv(regions), types=split_csv(types))
+    _check_types(options.types, integrations)
+    exit_code = EXIT_OK
+    summaries = []
+    with sync_lock(catalog_path):
+        for integration in integrations:
+            with _progress(quiet or as_json) as progress:
+                run = asyncio.run(sync_integration(integration, options, progress))
+            counts = commit_run(catalog_path, run)
+            data = summary(run, counts)
+            summaries.append(data)
+            if not as_json:
+                _print_summary(data)
+            if run.status != "complete":
+                exit_code = EXIT_PARTIAL
+    if as_json:
+        click.echo(orjson.dumps(summaries, option=orjson.OPT_INDENT_2).decode())
+    sys.exit(exit_code)
