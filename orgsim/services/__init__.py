@@ -1,0 +1,1 @@
+"""One module per simulated AWS service; each registers itself (see ``orgsim.registry``)."""
