@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from catalog.records import AccountRecord, RunRecord, ScopeRecord
+from sync.aws.calls import MAX_ATTEMPTS
 from sync.aws.clients import ClientPool
 from sync.aws.limits import Limiters
 from sync.aws.stats import CallStats
@@ -34,6 +35,11 @@ class SyncOptions:
     regions: frozenset[str] | None = None
     types: frozenset[str] | None = None
     mode: str = "full"
+    # The retry budget per API call; tests shrink it to fail fast.
+    max_attempts: int = MAX_ATTEMPTS
+    max_backoff: float = 20.0
+    # Multiplies every rate in sync.aws.limits (e.g. 0.5 to be gentler on a shared account).
+    rate_scale: float = 1.0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in dataclasses.asdict(self).items()}
@@ -83,7 +89,8 @@ async def sync_integration(integration: Integration, options: SyncOptions, progr
         rows=[], options=options.as_dict(),
     )
 
-    async with ClientPool(Limiters(), on_event=progress.event) as pool:
+    async with ClientPool(Limiters(options.rate_scale), on_event=progress.event, max_attempts=options.max_attempts,
+                          max_backoff=options.max_backoff) as pool:
         progress.phase("discovering accounts")
         try:
             targets = await resolve_targets(integration, pool, run_stats,

@@ -14,7 +14,7 @@ from types import TracebackType
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
-from sync.aws.calls import ApiCaller
+from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
 from sync.aws.limits import Limiters
 
 # Retries happen in ApiCaller (counted, limited); botocore must not retry behind our back.
@@ -28,9 +28,18 @@ CLIENT_CONFIG = AioConfig(
 
 
 class ClientPool:
-    def __init__(self, limiters: Limiters, on_event: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        limiters: Limiters,
+        on_event: Callable[[str], None] | None = None,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        max_backoff: float = 20.0,
+    ) -> None:
         self._limiters = limiters
         self._on_event = on_event
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
         self._stack = AsyncExitStack()
         self._sessions: dict[str, AioSession] = {}
         self._callers: dict[tuple[str, str, str], ApiCaller] = {}
@@ -70,6 +79,8 @@ class ClientPool:
                     service=service,
                     limiters=self._limiters,
                     on_event=self._on_event,
+                    max_attempts=self._max_attempts,
+                    max_backoff=self._max_backoff,
                 )
                 self._callers[key] = found
         return found

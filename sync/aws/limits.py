@@ -29,7 +29,7 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
               "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (3 TPS non-Search)"),
     RateLimit("resource-explorer-2", "Search", 5.0, 5, 5,
               "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (5 TPS Search)"),
-    RateLimit("organizations", None, 2.0, 1, 1,
+    RateLimit("organizations", None, 4.0, 4, 1,
               "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html (low TPS; serialize)"),
     RateLimit("iam", None, 15.0, 20, 6,
               "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (global control plane, low TPS)"),
