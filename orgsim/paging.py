@@ -78,3 +78,25 @@ def offset_page(
     page = items[offset : offset + limit]
     end = offset + len(page)
     return page, (encode_token(tag, end) if end < len(items) else None)
+
+
+def scope_listing(
+    inv: Inventory,
+    s: int | None,
+    token: str | None,
+    tag: str,
+    limit: int,
+    gen: int,
+    bad: AwsError,
+    accept: Callable[[Res], bool] | None = None,
+) -> tuple[list[Res], str | None]:
+    """One scope's page (a service API listing in one account x region) and its token."""
+    if s is None:
+        if token:
+            raise bad
+        return [], None
+    cursor = read_cursor(token, tag, bad)
+    if cursor[0] not in (-1, s):
+        raise bad
+    items, nxt = walk(inv, [s], cursor, limit, gen, accept)
+    return items, (cursor_token(tag, *nxt) if nxt is not None else None)
