@@ -107,11 +107,16 @@ def _print_summary(data: dict[str, object]) -> None:
 @click.option("--accounts", multiple=True, help="Only these account IDs (comma-separated, repeatable).")
 @click.option("--regions", multiple=True, help="Only these regions (comma-separated, repeatable).")
 @click.option("--types", multiple=True, help="Only these resource types (comma-separated, repeatable).")
+@click.option("--max-attempts", type=click.IntRange(1, 20), default=8, show_default=True,
+              help="Attempts per API call for throttling and server errors, with jittered backoff.")
+@click.option("--rate-scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True,
+              help="Multiply every built-in request rate limit (lower it to be gentler on a busy account).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON (implies --quiet).")
 @user_errors
 def sync(config: str, catalog_path: str, integration_name: str | None, accounts: tuple[str, ...],
-         regions: tuple[str, ...], types: tuple[str, ...], quiet: bool, as_json: bool) -> None:
+         regions: tuple[str, ...], types: tuple[str, ...], max_attempts: int, rate_scale: float,
+         quiet: bool, as_json: bool) -> None:
     """Sync resources of the configured integrations into the catalog.
 
     Exit code 0 when every scope completed or was legitimately skipped (access denied, region
@@ -119,7 +124,9 @@ def sync(config: str, catalog_path: str, integration_name: str | None, accounts:
     """
     loaded = load_config(config, supported_types=supported_types())
     integrations = loaded.select(integration_name)
-    options = SyncOptions(accounts=split_csv(accounts), regions=split_csv(regions), types=split_csv(types))
+    options = SyncOptions(accounts=split_csv(accounts), regions=split_csv(regions), types=split_csv(types),
+                          max_attempts=max_attempts, max_backoff=2.0 if max_attempts <= 2 else 20.0,
+                          rate_scale=rate_scale)
     _check_types(options.types, integrations)
     exit_code = EXIT_OK
     summaries = []
