@@ -63,6 +63,7 @@ class ApiCaller:
             stats.retries += 1
             if exc is not None and classify(exc).kind is ErrorClass.THROTTLED:
                 stats.throttles += 1
+                bucket.throttled()
                 self._emit("throttle")
             else:
                 self._emit("retry")
@@ -79,7 +80,9 @@ class ApiCaller:
                 async with bucket:
                     stats.api_calls += 1
                     self._emit("call")
-                    return await method(**params)
+                    response = await method(**params)
+                bucket.succeeded()
+                return response
         raise AssertionError("tenacity returned without a result")  # reraise=True makes this unreachable
 
     def _emit(self, event: str) -> None:

@@ -29,7 +29,7 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
               "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (3 TPS non-Search)"),
     RateLimit("resource-explorer-2", "Search", 5.0, 5, 5,
               "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (5 TPS Search)"),
-    RateLimit("organizations", None, 4.0, 4, 1,
+    RateLimit("organizations", None, 10.0, 10, 1,
               "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html (low TPS; serialize)"),
     RateLimit("iam", None, 15.0, 20, 6,
               "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (global control plane, low TPS)"),
@@ -56,17 +56,24 @@ def limit_for(service: str, action: str) -> RateLimit:
 
 @dataclass
 class TokenBucket:
-    """Async token bucket plus an in-flight cap; `acquire` waits, never raises."""
+    """Async token bucket plus an in-flight cap; entering waits, never raises.
+
+    The rate adapts like TCP congestion control: a throttled answer halves it (the quota AWS
+    actually enforces may be lower than the table says, e.g. when other tools share the account),
+    and each success wins back a little, up to the declared rate.
+    """
 
     rate: float
     burst: int
     in_flight: int
+    _nominal: float = field(init=False)
     _tokens: float = field(init=False)
     _updated: float = field(init=False)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
+        self._nominal = self.rate
         self._tokens = float(self.burst)
         self._updated = time.monotonic()
         self._slots = asyncio.Semaphore(self.in_flight)
@@ -81,6 +88,14 @@ class TokenBucket:
                     self._tokens -= 1
                     return
                 await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    def throttled(self) -> None:
+        self.rate = max(self._nominal / 20, self.rate / 2)
+        self._tokens = min(self._tokens, 0.0)
+
+    def succeeded(self) -> None:
+        if self.rate < self._nominal:
+            self.rate = min(self._nominal, self.rate + self._nominal / 50)
 
     async def __aenter__(self) -> None:
         await self._slots.acquire()
