@@ -195,7 +195,8 @@ def _build(cls: type, data: Any, where: str) -> Any:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ScenarioError(f"{where or 'scenario'}: unknown key(s) {unknown}")
+        names = ", ".join(f"{where}.{k}" if where else k for k in unknown)
+        raise ScenarioError(f"{names}: unknown key (known: {sorted(known)})")
     kwargs = {}
     for name, value in data.items():
         kwargs[name] = _coerce(hints[name], value, f"{where}.{name}" if where else name)
