@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
-from orgsim.hashing import coprime_multiplier, mix, stochastic_round, sub, unit
+from orgsim.hashing import M64, coprime_multiplier, stochastic_round, sub, unit
 from orgsim.org import Organization
 from orgsim.registry import ResourceType, resource_types
 from orgsim.scenario import Scenario, ScenarioError
@@ -243,14 +243,19 @@ class Inventory:
         prefix = info.arn_prefix
         name_fn = rt.name
         tail_fn = rt.arn_tail
-        pick = self.tags.pick if rt.taggable else None
+        table = self.tags.table if rt.taggable else None
         retag = self.tags.retag
         T = self.T
         pa, pb = self._pa, self._pb
         gbase = self.mprefix[s]
+        new = tuple.__new__
         for pos in range(start, end):
-            h = mix(key + pos)
-            ts = pick(h) if pick is not None else 0
+            # mix(key + pos), inlined: this loop is the simulator's hot path
+            x = (key + pos + 0x9E3779B97F4A7C15) & M64
+            x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+            x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+            h = x ^ (x >> 31)
+            ts = table[h >> 48] if table is not None else 0
             if gens and pos < n0:
                 u = (pa * (gbase + pos) + pb) % T
                 dead = False
@@ -259,13 +264,13 @@ class Inventory:
                     if off < g.deleted:
                         dead = True
                         break
-                    if off < g.deleted + g.retagged and pick is not None:
+                    if off < g.deleted + g.retagged and table is not None:
                         ts = retag(h, g.salt, ts)
                 if dead:
                     continue
             name = name_fn(info, pos, h)
             arn = prefix + (tail_fn(name, h) if tail_fn is not None else name)
-            yield Res(s, pos, h, name, arn, ts)
+            yield new(Res, (s, pos, h, name, arn, ts))
 
     def scopes(self, gen: int | None = None) -> Iterator[int]:
         """Scopes that hold at least one resource position at a generation."""

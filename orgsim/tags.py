@@ -54,6 +54,9 @@ class TagTable:
         self.dicts = tuple(dict(s) for s in sets)
         self._render: dict[str, list[str]] = {}
         self._masks: dict[str, list[bool]] = {}
+        # The choice depends only on the top 16 bits of a resource's hash, so it is a table
+        # lookup on the hot path (shares are honoured to 1/65536).
+        self.table: list[int] = [self._pick(mix(i << 48)) for i in range(1 << 16)]
 
     def _owner_variants(self, seed: int, value: str) -> list[TagSet]:
         x = sub(seed, "owner-variant", len(value), sum(map(ord, value)))
@@ -71,6 +74,9 @@ class TagTable:
 
     def pick(self, h: int) -> int:
         """Tag set of a resource from its hash (0 = untagged)."""
+        return self.table[h >> 48]
+
+    def _pick(self, h: int) -> int:
         u = unit(h)
         if u < self.owner_share:
             y = mix(h)
