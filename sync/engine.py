@@ -5,6 +5,7 @@ Nothing here touches the catalog; the caller commits the returned record in one 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from catalog.records import AccountRecord, RunRecord, ScopeRecord
-from sync.aws.calls import MAX_ATTEMPTS
+from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
 from sync.aws.clients import ClientPool
 from sync.aws.limits import Limiters
 from sync.aws.stats import CallStats
@@ -22,11 +23,11 @@ from sync.batches import BatchBuilder
 from sync.config import Integration
 from sync.plan import WorkItem, plan_work
 from sync.progress import Progress
-from sync.scheduler import ScopeResult, run_plan
+from sync.scheduler import RoundRobinQueue, ScopeResult, run_queue
 from sync.sources.fetch import fetch_service_scope
 from sync.sources.model import ScopeContext
 from sync.sources.registry import service_specs
-from sync.targets import IntegrationUnreachable, Targets, resolve_targets
+from sync.targets import IntegrationUnreachable, Targets, discover_targets
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def _account_records(targets: Targets) -> list[AccountRecord]:
             status=d.status, status_reason=d.reason,
             regions=targets.regions.get(d.account.account_id, ()),
         )
-        for d in targets.decisions
+        for d in sorted(targets.decisions.values(), key=lambda d: d.account.account_id)
     ]
 
 
@@ -78,9 +79,11 @@ def integration_settings(integration: Integration) -> dict[str, Any]:
 
 
 async def sync_integration(integration: Integration, options: SyncOptions, progress: Progress) -> RunRecord:
+    """Discover and list concurrently: an account's scopes start as soon as the account is ready."""
     started = datetime.now(timezone.utc)
     specs = service_specs()
     types = selected_types(integration, options.types)
+    global_types = {t for t in types if specs[t].is_global}
     owner_key = integration.resource_owner.tag_key if integration.resource_owner else None
     run_stats = CallStats()
     record = RunRecord(
@@ -88,46 +91,54 @@ async def sync_integration(integration: Integration, options: SyncOptions, progr
         mode=options.mode, started_at=started, finished_at=started, error=None, accounts=[], scopes=[],
         rows=[], options=options.as_dict(),
     )
+    queue = RoundRobinQueue()
+    found: list[Targets] = []
 
     async with ClientPool(Limiters(options.rate_scale), on_event=progress.event, max_attempts=options.max_attempts,
                           max_backoff=options.max_backoff) as pool:
-        progress.phase("discovering accounts")
-        try:
-            targets = await resolve_targets(integration, pool, run_stats,
-                                            only_accounts=options.accounts, only_regions=options.regions)
-        except IntegrationUnreachable as exc:
-            record.error = str(exc)
-            record.finished_at = datetime.now(timezone.utc)
-            _add_stats(record, run_stats, [])
-            return record
-        for warning in targets.warnings:
-            progress.warn(warning)
-        record.warnings.extend(targets.warnings)
-        record.accounts = _account_records(targets)
 
-        items = plan_work(
-            regions_by_account=targets.regions,
-            resource_types=types,
-            global_types={t for t in types if specs[t].is_global},
-            home_region=integration.region,
-        )
-        progress.planned(len(targets.regions), len(items))
-        progress.phase("listing resources")
+        def account_ready(account_id: str, regions: tuple[str, ...]) -> None:
+            items = plan_work(regions_by_account={account_id: regions}, resource_types=types,
+                              global_types=global_types, home_region=integration.region)
+            progress.planned(1, len(items))
+            pending.append(asyncio.ensure_future(queue.put(account_id, items)))
 
-        async def run_scope(item: WorkItem, stats: CallStats) -> tuple[int, list[pa.RecordBatch]]:
+        pending: list[asyncio.Future[None]] = []
+
+        async def discover() -> None:
+            try:
+                targets = await discover_targets(integration, pool, run_stats, account_ready,
+                                                 only_accounts=options.accounts, only_regions=options.regions,
+                                                 targets_out=found)
+                for warning in targets.warnings:
+                    progress.warn(warning)
+                record.warnings.extend(targets.warnings)
+            except IntegrationUnreachable as exc:
+                record.error = str(exc)
+            finally:
+                await asyncio.gather(*pending)
+                await queue.close()
+
+        async def scope(item: WorkItem, stats: CallStats) -> tuple[int, list[pa.RecordBatch]]:
             spec = specs[item.key.resource_type]
             ctx = ScopeContext(account_id=item.key.account_id, region=item.api_region)
             builder = BatchBuilder(source=item.source, scope_region=item.key.region, owner_tag_key=owner_key)
 
-            async def caller_for(region: str, service: str) -> Any:
+            async def caller_for(region: str, service: str) -> ApiCaller:
                 return await pool.caller(item.key.account_id, region, service)
 
             async for page in fetch_service_scope(spec, ctx, caller_for, stats):
                 builder.extend(page)
             return builder.rows, builder.batches()
 
-        results = await run_plan(items, run_scope, progress.scope_done)
+        progress.phase("discovering accounts and listing resources")
+        async with asyncio.TaskGroup() as group:
+            group.create_task(discover())
+            listing = group.create_task(run_queue(queue, scope, progress.scope_done))
+        results = listing.result()
     progress.phase("committing")
+    if found:
+        record.accounts = _account_records(found[0])
     record.scopes = [_scope_record(r) for r in results]
     record.rows = [b for r in results if r.status == "complete" for b in r.batches]
     record.finished_at = datetime.now(timezone.utc)

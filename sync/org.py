@@ -60,9 +60,21 @@ def account_state(raw: Mapping[str, Any]) -> str:
     return str(raw.get("State") or raw.get("Status") or "UNKNOWN")
 
 
-async def walk_organization(call: ListCall, exclude_ou_ids: Collection[str]) -> OrgTree:
-    """Breadth-first over the OU tree; calls are issued one at a time (Organizations' TPS is low)."""
+async def walk_organization(
+    call: ListCall,
+    exclude_ou_ids: Collection[str],
+    *,
+    on_organization: Callable[[str, str], None] | None = None,
+    on_accounts: Callable[[list[OrgAccount]], None] | None = None,
+) -> OrgTree:
+    """Breadth-first over the OU tree; calls are issued one at a time (Organizations' TPS is low).
+
+    `on_accounts` receives each parent's accounts as soon as they are listed, so callers can start
+    working on them before the walk ends; `on_organization` gets (organization id, management id).
+    """
     org = (await call("DescribeOrganization", {}))["Organization"]
+    if on_organization is not None:
+        on_organization(str(org.get("Id") or ""), str(org.get("MasterAccountId") or ""))
     roots = await _all_pages(call, "ListRoots", {}, "Roots")
     excluded = frozenset(exclude_ou_ids)
     accounts: list[OrgAccount] = []
@@ -71,8 +83,9 @@ async def walk_organization(call: ListCall, exclude_ou_ids: Collection[str]) -> 
     queue: list[tuple[str, str]] = [(r["Id"], str(r.get("Name") or "Root")) for r in roots]
     while queue:
         parent_id, path = queue.pop(0)
+        found = []
         for raw in await _all_pages(call, "ListAccountsForParent", {"ParentId": parent_id}, "Accounts"):
-            accounts.append(
+            found.append(
                 OrgAccount(
                     account_id=str(raw["Id"]),
                     name=str(raw.get("Name") or ""),
@@ -82,6 +95,9 @@ async def walk_organization(call: ListCall, exclude_ou_ids: Collection[str]) -> 
                     ou_path=path,
                 )
             )
+        accounts.extend(found)
+        if on_accounts is not None and found:
+            on_accounts(found)
         for ou in await _all_pages(
             call, "ListOrganizationalUnitsForParent", {"ParentId": parent_id}, "OrganizationalUnits"
         ):

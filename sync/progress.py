@@ -54,7 +54,9 @@ class Progress:
         self.refresh()
 
     def planned(self, accounts: int, scopes: int) -> None:
-        self.c.accounts, self.c.scopes_total = accounts, scopes
+        """More work discovered: `accounts` more accounts ready, `scopes` more scopes queued."""
+        self.c.accounts += accounts
+        self.c.scopes_total += scopes
         self.refresh()
 
     def scope_done(self, result: ScopeResult) -> None:

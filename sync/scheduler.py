@@ -1,10 +1,16 @@
-"""Run work items concurrently; every item ends in a typed outcome, none aborts the others."""
+"""Run work items concurrently; every item ends in a typed outcome, none aborts the others.
+
+Work arrives per account while discovery is still running. Workers take items round-robin
+across accounts, so one account with many scopes cannot starve the others (and per-account AWS
+quotas are spread instead of hammered one at a time).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -33,6 +39,43 @@ class ScopeResult:
 ScopeRunner = Callable[[WorkItem, CallStats], Awaitable[tuple[int, list[pa.RecordBatch]]]]
 
 
+class RoundRobinQueue:
+    """Items grouped by account; `get` rotates over accounts. Closed when no more will come."""
+
+    def __init__(self) -> None:
+        self._by_account: dict[str, deque[WorkItem]] = {}
+        self._rotation: deque[str] = deque()
+        self._closed = False
+        self._changed = asyncio.Condition()
+
+    async def put(self, account_id: str, items: Iterable[WorkItem]) -> None:
+        async with self._changed:
+            queue = self._by_account.setdefault(account_id, deque())
+            if not queue:
+                self._rotation.append(account_id)
+            queue.extend(items)
+            self._changed.notify_all()
+
+    async def close(self) -> None:
+        async with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    async def get(self) -> WorkItem | None:
+        """The next item, or None once the queue is closed and empty."""
+        async with self._changed:
+            while not self._rotation:
+                if self._closed:
+                    return None
+                await self._changed.wait()
+            account_id = self._rotation.popleft()
+            queue = self._by_account[account_id]
+            item = queue.popleft()
+            if queue:
+                self._rotation.append(account_id)
+            return item
+
+
 async def run_item(item: WorkItem, runner: ScopeRunner) -> ScopeResult:
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
@@ -48,27 +91,26 @@ async def run_item(item: WorkItem, runner: ScopeRunner) -> ScopeResult:
                        rows=rows, batches=batches)
 
 
-async def run_plan(
-    items: Sequence[WorkItem],
+async def run_queue(
+    queue: RoundRobinQueue,
     runner: ScopeRunner,
     on_done: Callable[[ScopeResult], None],
     max_in_flight: int = MAX_SCOPES_IN_FLIGHT,
 ) -> list[ScopeResult]:
-    """A fixed pool of workers takes items in plan order (interleaved across accounts).
+    """A fixed pool of workers drains the queue until it is closed and empty.
 
     Workers, not a task per item: a 2,000-account organization has hundreds of thousands of
-    scopes, and per-API limits inside ApiCaller do the fine-grained pacing anyway.
+    scopes, and the per-API limits inside ApiCaller do the fine-grained pacing anyway.
     """
-    queue = iter(items)
     results: list[ScopeResult] = []
 
     async def worker() -> None:
-        for item in queue:  # a shared iterator: each item goes to exactly one worker
+        while (item := await queue.get()) is not None:
             result = await run_item(item, runner)
             results.append(result)
             on_done(result)
 
     async with asyncio.TaskGroup() as group:
-        for _ in range(min(max_in_flight, len(items))):
+        for _ in range(max_in_flight):
             group.create_task(worker())
     return results

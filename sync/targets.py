@@ -1,5 +1,8 @@
-"""Which accounts and regions an integration covers, with a working session for each account.
+"""Which accounts and regions an integration covers, each with a working session, as a stream.
 
+An account is handed to `on_ready` as soon as its role is assumed and its regions are known, so
+listing starts while the (slow, serialized) Organizations walk is still going: on a large
+organization the walk alone takes minutes at the Organizations API's low request rate.
 Accounts whose role cannot be assumed, or whose regions cannot be listed, are recorded as failed
 with the AWS error code; the others go on.
 """
@@ -7,7 +10,7 @@ with the AWS error code; the others go on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +25,11 @@ BASE = "@base"
 MANAGEMENT = "@management"
 ENABLED_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
 
+OnReady = Callable[[str, tuple[str, ...]], None]  # (account id, regions)
+
 
 class IntegrationUnreachable(Exception):
-    """The integration itself could not be reached (no identity, no organization): nothing to sync."""
+    """The integration itself could not be reached (no identity, no organization)."""
 
     def __init__(self, step: str, error: ClassifiedError) -> None:
         super().__init__(f"{step} failed: {error.code}: {error.message}")
@@ -34,19 +39,21 @@ class IntegrationUnreachable(Exception):
 
 @dataclass
 class Targets:
-    decisions: list[AccountDecision]
-    regions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # selected and reachable accounts only
+    """What discovery found; filled in while it runs."""
+
+    decisions: dict[str, AccountDecision] = field(default_factory=dict)
+    regions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ready accounts only
     organization_id: str | None = None
     management_account_id: str | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def decide(self, decision: AccountDecision) -> None:
+        self.decisions[decision.account.account_id] = decision
+
     def mark_failed(self, account_id: str, error: ClassifiedError, step: str) -> None:
         self.regions.pop(account_id, None)
-        self.decisions = [
-            AccountDecision(d.account, "failed", f"{step}: {error.code}: {error.message}")
-            if d.account.account_id == account_id else d
-            for d in self.decisions
-        ]
+        account = self.decisions[account_id].account
+        self.decisions[account_id] = AccountDecision(account, "failed", f"{step}: {error.code}: {error.message}")
 
 
 async def _call(pool: ClientPool, label: str, region: str, service: str, op: str,
@@ -62,109 +69,128 @@ async def _identity(pool: ClientPool, label: str, region: str, stats: CallStats)
     return str(ident["Account"])
 
 
-async def _account_targets(integration: AccountIntegration, pool: ClientPool, stats: CallStats) -> Targets:
-    session = new_session(integration.aws_profile)
-    pool.register_account(BASE, session)
-    account_id = await _identity(pool, BASE, integration.region, stats)
-    pool.register_account(account_id, session)
-    account = OrgAccount(account_id, integration.name, "", "ACTIVE", "", "")
-    return Targets(decisions=[AccountDecision(account, "selected")])
+class _Discovery:
+    def __init__(self, integration: Integration, pool: ClientPool, stats: CallStats, on_ready: OnReady,
+                 only_accounts: Collection[str] | None, only_regions: Collection[str] | None) -> None:
+        self.integration = integration
+        self.pool = pool
+        self.stats = stats
+        self.on_ready = on_ready
+        self.only_accounts = only_accounts
+        self.only_regions = only_regions
+        self.targets = Targets()
 
-
-async def _organization_targets(
-    integration: OrganizationIntegration, pool: ClientPool, stats: CallStats, only_accounts: Collection[str] | None
-) -> Targets:
-    region = integration.region
-    pool.register_account(BASE, new_session())
-    if integration.management_account_role_arn:
-        async def assume_management(params: dict[str, Any]) -> dict[str, Any]:
-            return await _call(pool, BASE, region, "sts", "AssumeRole", params, stats)
-
-        try:
-            management = await assumed_role_session(
-                assume_management, role_arn=integration.management_account_role_arn,
-                external_id=integration.external_id,
-            )
-        except Exception as exc:
-            raise IntegrationUnreachable("sts:AssumeRole (management account role)", classify(exc)) from exc
-        pool.register_account(MANAGEMENT, management)
-    else:
-        pool.register_account(MANAGEMENT, new_session())
-
-    async def org_call(op: str, params: dict[str, Any]) -> dict[str, Any]:
-        return await _call(pool, MANAGEMENT, region, "organizations", op, params, stats)
-
-    try:
-        tree = await walk_organization(org_call, integration.exclude_organization_unit_ids)
-    except Exception as exc:
-        raise IntegrationUnreachable("organizations: listing the organization", classify(exc)) from exc
-
-    targets = Targets(
-        decisions=decide_accounts(tree.accounts, exclude_account_ids=integration.exclude_account_ids,
-                                  only_account_ids=only_accounts),
-        organization_id=tree.organization_id,
-        management_account_id=tree.management_account_id,
-        warnings=unknown_exclusions(tree, integration.exclude_organization_unit_ids, integration.exclude_account_ids),
-    )
-    management_session = pool.session(MANAGEMENT)
-    pool.register_account(tree.management_account_id, management_session)
-
-    async def assume_member(account_id: str) -> None:
-        role_arn = f"arn:aws:iam::{account_id}:role/{integration.member_role_name}"
-
-        async def assume(params: dict[str, Any]) -> dict[str, Any]:
-            return await _call(pool, MANAGEMENT, region, "sts", "AssumeRole", params, stats)
-
-        try:
-            session = await assumed_role_session(assume, role_arn=role_arn, external_id=integration.external_id)
-        except Exception as exc:
-            targets.mark_failed(account_id, classify(exc), f"sts:AssumeRole {role_arn}")
-            return
-        pool.register_account(account_id, session)
-
-    members = [d.account.account_id for d in targets.decisions
-               if d.status == "selected" and d.account.account_id != tree.management_account_id]
-    async with asyncio.TaskGroup() as group:
-        for account_id in members:
-            group.create_task(assume_member(account_id))
-    return targets
-
-
-async def _resolve_regions(integration: Integration, targets: Targets, pool: ClientPool, stats: CallStats,
-                           only_regions: Collection[str] | None) -> None:
-    async def regions_of(account_id: str) -> None:
+    async def regions_of(self, account_id: str) -> None:
+        integration = self.integration
         if integration.regions is not None:
             found: Collection[str] = integration.regions
         else:
             try:
-                page = await _call(pool, account_id, integration.region, "ec2", "DescribeRegions", {}, stats)
+                page = await _call(self.pool, account_id, integration.region, "ec2", "DescribeRegions", {}, self.stats)
             except Exception as exc:
-                targets.mark_failed(account_id, classify(exc), "ec2:DescribeRegions")
+                self.targets.mark_failed(account_id, classify(exc), "ec2:DescribeRegions")
                 return
             found = [r["RegionName"] for r in page.get("Regions") or ()
                      if r.get("OptInStatus", "opt-in-not-required") in ENABLED_OPT_IN]
-        targets.regions[account_id] = tuple(sorted(r for r in found if only_regions is None or r in only_regions))
+        regions = tuple(sorted(r for r in found if self.only_regions is None or r in self.only_regions))
+        self.targets.regions[account_id] = regions
+        self.on_ready(account_id, regions)
 
-    selected = [d.account.account_id for d in targets.decisions if d.status == "selected"]
-    async with asyncio.TaskGroup() as group:
-        for account_id in selected:
-            group.create_task(regions_of(account_id))
+    async def account(self, integration: AccountIntegration) -> None:
+        session = new_session(integration.aws_profile)
+        self.pool.register_account(BASE, session)
+        account_id = await _identity(self.pool, BASE, integration.region, self.stats)
+        self.pool.register_account(account_id, session)
+        account = OrgAccount(account_id, integration.name, "", "ACTIVE", "", "")
+        [decision] = decide_accounts([account], exclude_account_ids=(), only_account_ids=self.only_accounts)
+        self.targets.decide(decision)
+        if decision.status == "selected":
+            await self.regions_of(account_id)
+
+    async def _management_session(self, integration: OrganizationIntegration) -> None:
+        self.pool.register_account(BASE, new_session())
+        if not integration.management_account_role_arn:
+            self.pool.register_account(MANAGEMENT, self.pool.session(BASE))
+            return
+
+        async def assume(params: dict[str, Any]) -> dict[str, Any]:
+            return await _call(self.pool, BASE, integration.region, "sts", "AssumeRole", params, self.stats)
+
+        try:
+            session = await assumed_role_session(assume, role_arn=integration.management_account_role_arn,
+                                                 external_id=integration.external_id)
+        except Exception as exc:
+            raise IntegrationUnreachable("sts:AssumeRole (management account role)", classify(exc)) from exc
+        self.pool.register_account(MANAGEMENT, session)
+
+    async def member(self, integration: OrganizationIntegration, account_id: str) -> None:
+        if account_id != self.targets.management_account_id:
+            role_arn = f"arn:aws:iam::{account_id}:role/{integration.member_role_name}"
+
+            async def assume(params: dict[str, Any]) -> dict[str, Any]:
+                return await _call(self.pool, MANAGEMENT, integration.region, "sts", "AssumeRole", params, self.stats)
+
+            try:
+                session = await assumed_role_session(assume, role_arn=role_arn, external_id=integration.external_id)
+            except Exception as exc:
+                self.targets.mark_failed(account_id, classify(exc), f"sts:AssumeRole {role_arn}")
+                return
+            self.pool.register_account(account_id, session)
+        await self.regions_of(account_id)
+
+    async def organization(self, integration: OrganizationIntegration) -> None:
+        await self._management_session(integration)
+        region = integration.region
+
+        async def org_call(op: str, params: dict[str, Any]) -> dict[str, Any]:
+            return await _call(self.pool, MANAGEMENT, region, "organizations", op, params, self.stats)
+
+        async with asyncio.TaskGroup() as members:
+            def found(accounts: list[OrgAccount]) -> None:
+                for decision in decide_accounts(accounts, exclude_account_ids=integration.exclude_account_ids,
+                                                only_account_ids=self.only_accounts):
+                    self.targets.decide(decision)
+                    if decision.status == "selected":
+                        members.create_task(self.member(integration, decision.account.account_id))
+
+            def organization_known(organization_id: str, management_account_id: str) -> None:
+                self.targets.organization_id = organization_id
+                self.targets.management_account_id = management_account_id
+                self.pool.register_account(management_account_id, self.pool.session(MANAGEMENT))
+
+            failure: Exception | None = None
+            try:
+                tree = await walk_organization(org_call, integration.exclude_organization_unit_ids,
+                                               on_organization=organization_known, on_accounts=found)
+            except Exception as exc:
+                # Accounts found before the failure still sync: leave the group normally first.
+                failure = exc
+        if failure is not None:
+            raise IntegrationUnreachable("organizations: listing the organization", classify(failure)) from failure
+        self.targets.warnings.extend(
+            unknown_exclusions(tree, integration.exclude_organization_unit_ids, integration.exclude_account_ids))
 
 
-async def resolve_targets(
+async def discover_targets(
     integration: Integration,
     pool: ClientPool,
     stats: CallStats,
+    on_ready: OnReady,
     *,
     only_accounts: Collection[str] | None = None,
     only_regions: Collection[str] | None = None,
+    targets_out: list[Targets] | None = None,
 ) -> Targets:
+    """Discover accounts, calling `on_ready` for each account as soon as it can be listed.
+
+    `targets_out` receives the Targets object at once, so a caller still holds what was found
+    when discovery fails half-way with IntegrationUnreachable.
+    """
+    discovery = _Discovery(integration, pool, stats, on_ready, only_accounts, only_regions)
+    if targets_out is not None:
+        targets_out.append(discovery.targets)
     if isinstance(integration, OrganizationIntegration):
-        targets = await _organization_targets(integration, pool, stats, only_accounts)
+        await discovery.organization(integration)
     else:
-        targets = await _account_targets(integration, pool, stats)
-        if only_accounts is not None:
-            targets.decisions = decide_accounts([d.account for d in targets.decisions],
-                                                exclude_account_ids=(), only_account_ids=only_accounts)
-    await _resolve_regions(integration, targets, pool, stats, only_regions)
-    return targets
+        await discovery.account(integration)
+    return discovery.targets

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import logging
+import urllib.request
 
 from moto.server import ThreadedMotoServer
 
@@ -17,6 +18,9 @@ def moto_server() -> Iterator[str]:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
+        url = f"http://{host}:{port}"
+        # moto's backends are process-global: without a reset, state from an earlier server leaks in.
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30).read()
+        yield url
     finally:
         server.stop()
