@@ -115,6 +115,7 @@ class Explorer:
         self.view_by_arn: dict[str, View] = {}
         org_view = (self.enabled and org.enabled and cfg.org_view and cfg.trusted_access
                     and bool(cfg.aggregator_region))
+        no_default = self._pairs(cfg.default_views_missing)
         for (a, region), idx in self.indexes.items():
             acct_id = org.accounts[a].account_id
             here_org = org_view and a == 0 and region == cfg.aggregator_region
@@ -123,7 +124,8 @@ class Explorer:
                                a, region, "org", cfg.org_view_tags, cfg.org_view_filter,
                                cfg.org_view_default))
             x = sub(seed, "re-view", a, org.regions.index(region))
-            if here_org or a == 0 or unit(x) < cfg.default_view_share:
+            wanted = here_org or a == 0 or unit(x) < cfg.default_view_share
+            if wanted and (a, region) not in no_default:
                 self._add(View(self._view_arn(region, acct_id, "all-resources", a), a, region,
                                "account", cfg.default_view_tags, "",
                                not (here_org and cfg.org_view_default)))

@@ -87,6 +87,7 @@ class ExplorerConfig:
     updating_share: float = 0.0
     index_states: dict[str, str] = field(default_factory=dict)  # "ACCT:REGION" -> state
     default_view_share: float = 1.0
+    default_views_missing: list[str] = field(default_factory=list)  # "ACCT:REGION" / "ACCT:*"
     default_view_tags: bool = True
     member_aggregator_share: float = 0.0  # members that promoted an aggregator index
     supported_types: list[str] = field(default_factory=list)  # empty: all (+ a few extras)
