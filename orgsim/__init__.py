@@ -14,14 +14,20 @@ one endpoint) and any credentials: unknown keys act as the management account, a
         ...
 """
 
+from collections.abc import Iterator
+from typing import Any
+
 from orgsim.inventory import Generation, MutationError
 from orgsim.runner import Simulator, run_in_thread, serve
 from orgsim.scenario import Scenario, ScenarioError, builtin_names, load_scenario
 from orgsim.world import World
 
 
-def iter_inventory(scenario: "Scenario | str | World", generation: int | None = None,
-                   mutations: "list[tuple[float, int]] | None" = None):  # type: ignore[no-untyped-def]
+def iter_inventory(
+    scenario: Scenario | str | World,
+    generation: int | None = None,
+    mutations: list[tuple[float, int]] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Ground truth rows of a scenario (see World.truth), optionally after extra mutations."""
     world = scenario if isinstance(scenario, World) else World(scenario)
     for share, seed in mutations or []:

@@ -18,21 +18,21 @@ if TYPE_CHECKING:
 
 @dataclass
 class Call:
-    world: "World"
+    world: World
     spec: ServiceSpec
     op: str
     caller: Caller
     region: str
     params: dict[str, Any]
     request_id: str
-    stats: "Stats"
+    stats: Stats
 
     @property
     def account(self) -> Account:
         return self.world.org.accounts[self.caller.account]
 
     @property
-    def inv(self) -> "Inventory":
+    def inv(self) -> Inventory:
         return self.world.inventory
 
     @property

@@ -58,7 +58,7 @@ def _uuid(x: int) -> str:
 
 
 class Explorer:
-    def __init__(self, world: "World") -> None:
+    def __init__(self, world: World) -> None:
         self.world = world
         sc = world.scenario
         cfg = sc.explorer
@@ -116,7 +116,7 @@ class Explorer:
         org_view = (self.enabled and org.enabled and cfg.org_view and cfg.trusted_access
                     and bool(cfg.aggregator_region))
         no_default = self._pairs(cfg.default_views_missing)
-        for (a, region), idx in self.indexes.items():
+        for a, region in self.indexes:
             acct_id = org.accounts[a].account_id
             here_org = org_view and a == 0 and region == cfg.aggregator_region
             if here_org:

@@ -11,21 +11,9 @@ from dataclasses import dataclass
 from orgsim.hashing import mix, sub
 from orgsim.scenario import Scenario
 
-_FIRST = (
-    "alice bob carol dave erin frank grace heidi ivan judy kim leo mallory nina oscar peggy "
-    "quinn rita sam trent uma victor wendy xavier yara zoe amir bea chen dina eli fatima "
-    "gus hana igor jana kofi lena marco noor omar pia"
-).split()
-_LAST = (
-    "smith jones garcia miller davis lopez wilson anderson taylor thomas moore martin lee "
-    "perez white harris clark lewis young walker hall allen king wright scott green baker "
-    "adams nelson hill ramirez campbell mitchell roberts carter phillips evans turner"
-).split()
-_TEAMS = (
-    "payments platform data-eng search mobile web identity billing growth security sre "
-    "ml-infra analytics checkout catalog logistics support marketing finance hr-tools "
-    "devex networking storage observability"
-).split()
+_FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "kim", "leo", "mallory", "nina", "oscar", "peggy", "quinn", "rita", "sam", "trent", "uma", "victor", "wendy", "xavier", "yara", "zoe", "amir", "bea", "chen", "dina", "eli", "fatima", "gus", "hana", "igor", "jana", "kofi", "lena", "marco", "noor", "omar", "pia"]
+_LAST = ["smith", "jones", "garcia", "miller", "davis", "lopez", "wilson", "anderson", "taylor", "thomas", "moore", "martin", "lee", "perez", "white", "harris", "clark", "lewis", "young", "walker", "hall", "allen", "king", "wright", "scott", "green", "baker", "adams", "nelson", "hill", "ramirez", "campbell", "mitchell", "roberts", "carter", "phillips", "evans", "turner"]
+_TEAMS = ["payments", "platform", "data-eng", "search", "mobile", "web", "identity", "billing", "growth", "security", "sre", "ml-infra", "analytics", "checkout", "catalog", "logistics", "support", "marketing", "finance", "hr-tools", "devex", "networking", "storage", "observability"]
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ over scopes in proportion to their size, appended after the scope's existing pos
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from orgsim.hashing import M64, coprime_multiplier, stochastic_round, sub, unit
 from orgsim.org import Organization

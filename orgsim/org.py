@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from orgsim.hashing import b32, mix, sub, unit
 from orgsim.scenario import Scenario, ScenarioError
 
-_WORDS = (
-    "prod staging dev sandbox shared logging security audit network data ml analytics "
-    "payments platform web mobile search billing identity backup"
-).split()
+_WORDS = ["prod", "staging", "dev", "sandbox", "shared", "logging", "security", "audit", "network", "data", "ml", "analytics", "payments", "platform", "web", "mobile", "search", "billing", "identity", "backup"]
 BASE_EPOCH = 1_600_000_000  # 2020-09-13: accounts join and resources are created after this
 
 

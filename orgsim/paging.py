@@ -8,7 +8,8 @@ the Organizations module imitates that on purpose).
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from orgsim.errors import AwsError
 from orgsim.inventory import Inventory, Res

@@ -13,7 +13,7 @@ from orgsim.scenario import QuotasConfig
 
 
 class TokenBucket:
-    __slots__ = ("rate", "burst", "tokens", "last")
+    __slots__ = ("burst", "last", "rate", "tokens")
 
     def __init__(self, rate: float, burst: float, now: float) -> None:
         self.rate = rate

@@ -7,8 +7,8 @@ insensitive, like the service. Keywords (Search only) match a substring of the A
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from orgsim.tags import TagSet
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from orgsim.call import Call
@@ -42,7 +43,7 @@ class ResourceType:
     rtype: str  # "ec2:instance"
     weight: float  # default relative number of resources
     arn_prefix: str  # format string with {region} and {account}; the ARN is prefix + tail
-    name: Callable[["ScopeInfo", int, int], str]  # (scope, position, hash) -> name or id
+    name: Callable[[ScopeInfo, int, int], str]  # (scope, position, hash) -> name or id
     arn_tail: Callable[[str, int], str] | None = None  # (name, hash) -> ARN tail if not name
     is_global: bool = False  # IAM: region "global", one scope per account
     taggable: bool = True  # IAM groups carry no tags

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -122,7 +123,7 @@ def run_in_thread(
         async def run() -> None:
             try:
                 runner, sim = await _start(world, host, port)
-            except BaseException as exc:  # handed to the starting thread, which re-raises
+            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread, re-raised there
                 box["error"] = exc
                 ready.set()
                 return

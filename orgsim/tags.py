@@ -7,7 +7,7 @@ EC2/RDS/IAM/S3), and a tag filter is one boolean per table entry.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from orgsim.hashing import mix, sub, unit
 from orgsim.identity import IdentityStore

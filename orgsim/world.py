@@ -7,8 +7,9 @@ it. Its only mutable state is the list of mutation generations.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from orgsim.auth import CredentialIssuer
 from orgsim.identity import IdentityStore

@@ -14,7 +14,13 @@ from orgsim.hashing import mix
 from orgsim.inventory import Res, ScopeInfo, position_of
 from orgsim.org import BASE_EPOCH
 from orgsim.paging import walk
-from orgsim.registry import ResourceType, ServiceSpec, operation, register_service, register_type
+from orgsim.registry import (
+    ResourceType,
+    ServiceSpec,
+    operation,
+    register_service,
+    register_type,
+)
 
 SPEC = register_service(
     ServiceSpec(
@@ -84,8 +90,7 @@ def _find(call: Call, name: str) -> Res:
     res = None
     if s is not None:
         prefix = call.inv.info(s).arn_prefix
-        if name.startswith(prefix):
-            name = name[len(prefix):]
+        name = name.removeprefix(prefix)
         res = call.inv.find_by_name(s, name, position_of(name), call.generation)
     if res is None:
         raise AwsError(

@@ -6,7 +6,7 @@ with InstanceIds resolves an id without any lookup table.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from orgsim.call import Call
 from orgsim.errors import AwsError
@@ -14,7 +14,13 @@ from orgsim.hashing import mix
 from orgsim.inventory import Res, ScopeInfo
 from orgsim.org import BASE_EPOCH
 from orgsim.paging import cursor_token, read_cursor, walk
-from orgsim.registry import ResourceType, ServiceSpec, operation, register_service, register_type
+from orgsim.registry import (
+    ResourceType,
+    ServiceSpec,
+    operation,
+    register_service,
+    register_type,
+)
 from orgsim.tags import TagSet
 from orgsim.wire import el, esc, iso
 

@@ -10,7 +10,13 @@ from orgsim.hashing import mix
 from orgsim.inventory import ScopeInfo, position_of
 from orgsim.org import BASE_EPOCH
 from orgsim.paging import scope_listing
-from orgsim.registry import ResourceType, ServiceSpec, operation, register_service, register_type
+from orgsim.registry import (
+    ResourceType,
+    ServiceSpec,
+    operation,
+    register_service,
+    register_type,
+)
 
 SPEC = register_service(
     ServiceSpec(

@@ -7,7 +7,7 @@ account and are not part of the inventory.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import quote
 
 from orgsim.call import Call
@@ -16,7 +16,13 @@ from orgsim.hashing import alnum, mix
 from orgsim.inventory import Res, ScopeInfo, position_of
 from orgsim.org import BASE_EPOCH
 from orgsim.paging import cursor_token, read_cursor, scope_listing, walk
-from orgsim.registry import ResourceType, ServiceSpec, operation, register_service, register_type
+from orgsim.registry import (
+    ResourceType,
+    ServiceSpec,
+    operation,
+    register_service,
+    register_type,
+)
 from orgsim.wire import decode_token, el, encode_token, esc, iso
 
 SPEC = register_service(

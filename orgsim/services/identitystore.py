@@ -6,7 +6,8 @@ can read it — as with a real organization instance of Identity Center.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from orgsim.call import Call
 from orgsim.errors import AwsError

@@ -11,7 +11,13 @@ from orgsim.hashing import mix
 from orgsim.inventory import Res, ScopeInfo, position_of
 from orgsim.org import BASE_EPOCH
 from orgsim.paging import scope_listing
-from orgsim.registry import ResourceType, ServiceSpec, operation, register_service, register_type
+from orgsim.registry import (
+    ResourceType,
+    ServiceSpec,
+    operation,
+    register_service,
+    register_type,
+)
 
 SPEC = register_service(
     ServiceSpec(

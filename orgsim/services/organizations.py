@@ -6,11 +6,12 @@ Like AWS, list calls take MaxResults 1-20 and may hand back an empty page with a
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from orgsim.call import Call
 from orgsim.errors import AwsError
-from orgsim.org import Account, OU
+from orgsim.org import OU, Account
 from orgsim.registry import ServiceSpec, operation, register_service
 from orgsim.wire import decode_token, encode_token
 

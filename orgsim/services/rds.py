@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from orgsim.call import Call
 from orgsim.errors import AwsError
@@ -10,7 +10,13 @@ from orgsim.hashing import mix
 from orgsim.inventory import Res, ScopeInfo, position_of
 from orgsim.org import BASE_EPOCH
 from orgsim.paging import scope_listing
-from orgsim.registry import ResourceType, ServiceSpec, operation, register_service, register_type
+from orgsim.registry import (
+    ResourceType,
+    ServiceSpec,
+    operation,
+    register_service,
+    register_type,
+)
 from orgsim.tags import TagSet
 from orgsim.wire import el, esc, iso
 

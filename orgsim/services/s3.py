@@ -13,7 +13,13 @@ from orgsim.inventory import Res, ScopeInfo
 from orgsim.org import BASE_EPOCH
 from orgsim.paging import cursor_token, read_cursor, walk
 from orgsim.protocols import S3_NS
-from orgsim.registry import ResourceType, ServiceSpec, operation, register_service, register_type
+from orgsim.registry import (
+    ResourceType,
+    ServiceSpec,
+    operation,
+    register_service,
+    register_type,
+)
 from orgsim.tags import TagSet
 from orgsim.wire import el, esc, iso
 
@@ -72,10 +78,8 @@ def list_buckets(call: Call) -> str:
     items, nxt = walk(inv, scopes, cursor, limit, call.generation, accept)
     call.stats.items["s3:ListBuckets"] += len(items)
     acct = call.account
-    parts = [
-        f'<ListAllMyBucketsResult xmlns="{S3_NS}"><Owner><ID>{mix(int(acct.account_id)):016x}'
-        f"</ID><DisplayName>{esc(acct.name)}</DisplayName></Owner><Buckets>"
-    ]
+    owner = f"<ID>{mix(int(acct.account_id)):016x}</ID><DisplayName>{esc(acct.name)}</DisplayName>"
+    parts = [f'<ListAllMyBucketsResult xmlns="{S3_NS}"><Owner>{owner}</Owner><Buckets>']
     for res in items:
         info = inv.info(res.scope)
         created = iso(BASE_EPOCH + (res.h >> 24) % (3 * 365 * 86400), millis=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from orgsim.call import Call
 from orgsim.errors import AwsError
@@ -10,7 +11,13 @@ from orgsim.hashing import alnum, mix
 from orgsim.inventory import Res, ScopeInfo
 from orgsim.org import BASE_EPOCH
 from orgsim.paging import scope_listing
-from orgsim.registry import ResourceType, ServiceSpec, operation, register_service, register_type
+from orgsim.registry import (
+    ResourceType,
+    ServiceSpec,
+    operation,
+    register_service,
+    register_type,
+)
 
 SPEC = register_service(
     ServiceSpec(

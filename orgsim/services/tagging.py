@@ -6,7 +6,8 @@ still does, with an empty tag list. IAM is not served here (use the IAM APIs).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from orgsim.call import Call
 from orgsim.errors import AwsError

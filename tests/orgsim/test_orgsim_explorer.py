@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from orgsim_testkit import client, creds_for, error_code
 
 import orgsim
-from orgsim_testkit import client, creds_for, error_code
 
 OVERRIDES = {
     "quotas": {"enabled": False},

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from orgsim_testkit import client, creds_for, error_code
 
 import orgsim
-from orgsim_testkit import client, creds_for, error_code
 
 # (boto3 service, signing:Op, call, expected code, expected HTTP status)
 THROTTLES: list[tuple[str, str, Callable[[Any], Any], str, int]] = [

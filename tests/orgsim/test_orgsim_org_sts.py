@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
+from orgsim_testkit import client, error_code
 
 import orgsim
-from orgsim_testkit import client, error_code
 
 OVERRIDES = {
     "quotas": {"enabled": False},

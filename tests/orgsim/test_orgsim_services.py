@@ -6,9 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
+from orgsim_testkit import (
+    client,
+    collect_services,
+    creds_for,
+    error_code,
+    truth_by_account,
+)
 
 import orgsim
-from orgsim_testkit import client, collect_services, creds_for, error_code, truth_by_account
 
 
 @pytest.fixture(scope="module")

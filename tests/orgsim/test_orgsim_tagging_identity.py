@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
+from orgsim_testkit import client, creds_for, error_code
 
 import orgsim
-from orgsim_testkit import client, creds_for, error_code
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from orgsim_testkit import client, collect_services
 
 import orgsim
-from orgsim_testkit import client, collect_services
 
 ROOT = Path(__file__).resolve().parents[2]
 
