@@ -69,8 +69,13 @@ class IdentityStore:
         groups: list[Group] = []
         for j in range(cfg.groups):
             x = sub(seed, "group", j)
-            team = _TEAMS[j % len(_TEAMS)]
-            name = team if j < len(_TEAMS) else f"{team}-{j // len(_TEAMS) + 1}"
+            named = cfg.group_names
+            k = j - len(named)
+            team = _TEAMS[k % len(_TEAMS)] if k >= 0 else ""
+            if k < 0:
+                name = named[j]
+            else:
+                name = team if k < len(_TEAMS) else f"{team}-{k // len(_TEAMS) + 1}"
             members: list[int] = []
             if users:
                 want = min(cfg.members_per_group, len(users))

@@ -54,6 +54,7 @@ class IdentityConfig:
     users: int = 40
     groups: int = 8
     members_per_group: int = 6
+    group_names: list[str] = field(default_factory=list)  # display names of the first groups
 
 
 @dataclass(frozen=True)

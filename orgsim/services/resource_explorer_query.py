@@ -174,7 +174,7 @@ def search(call: Call) -> bytes:
         cursor, seen = (int(parts[1]), int(parts[2])), int(parts[3])
     pager = _Pager(call, view, queries)
     room = max(0, SEARCH_CAP - seen)
-    items, nxt = pager.run(cursor, min(limit, room), 0) if room else ([], None)
+    items, nxt = pager.run(cursor, min(limit, room), SCAN_BUDGET) if room else ([], None)
     cache = explorer(call).count_cache
     counted = cache.get((tag, pager.gen))
     if counted is None:

@@ -135,3 +135,18 @@ def get_bucket_tagging(call: Call) -> str:
         raise AwsError("NoSuchTagSet", "The TagSet does not exist", 404)
     tags = call.world.tags.render("s3", _tag_xml)[res.tagset]
     return f'<Tagging xmlns="{S3_NS}"><TagSet>{tags}</TagSet></Tagging>'
+
+
+@operation("s3", "GetBucketLocation", method="GET", path="/{Bucket}?location")
+def get_bucket_location(call: Call) -> str:
+    name = str(call.params.get("Bucket", ""))
+    res = find_bucket(call, name)
+    if res is None:
+        raise AwsError("NoSuchBucket", "The specified bucket does not exist", 404)
+    info = call.inv.info(res.scope)
+    if info.account != call.caller.account:
+        raise AwsError("AccessDenied", "Access Denied", 403)
+    # us-east-1 buckets answer with an empty constraint, as S3 always has.
+    if info.region == "us-east-1":
+        return f'<LocationConstraint xmlns="{S3_NS}"/>'
+    return f'<LocationConstraint xmlns="{S3_NS}">{info.region}</LocationConstraint>'

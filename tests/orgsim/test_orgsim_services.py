@@ -91,6 +91,9 @@ def test_s3_list_buckets_regions_and_tagging(sim: orgsim.Simulator) -> None:
     assert page.get("ContinuationToken")
     names = [b["Name"] for b in plain["Buckets"]]
     assert names == sorted(names)
+    for b in plain["Buckets"]:
+        loc = s3.get_bucket_location(Bucket=b["Name"])["LocationConstraint"]
+        assert (loc or "us-east-1") == next(r["region"] for r in sim.truth() if r["name"] == b["Name"])
     untagged = [r for r in sim.truth() if r["resource_type"] == "s3:bucket" and not r["tags"]]
     owner = sim.world.org.by_id[untagged[0]["account_id"]].index
     s3u = client(sim, "s3", creds=creds_for(sim, owner))
