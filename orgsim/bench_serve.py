@@ -100,6 +100,22 @@ async def _describe_instances(http: aiohttp.ClientSession, url: str, creds: dict
         token = m.group(1).decode() if m else None
 
 
+async def _small_calls(http: aiohttp.ClientSession, url: str, res: Result,
+                       deadline: float) -> None:
+    headers = _headers(None, "us-east-1", "sts")
+    headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+    form = {"Action": "GetCallerIdentity", "Version": "2011-06-15"}
+    while time.perf_counter() < deadline:
+        t = time.perf_counter()
+        async with http.post(url + "/", data=form, headers=headers) as resp:
+            await resp.read()
+        res.latencies.append(time.perf_counter() - t)
+        if resp.status != 200:
+            raise RuntimeError(f"GetCallerIdentity {resp.status}")
+        res.pages += 1
+        res.items += 1
+
+
 async def _run(url: str, world: World, seconds: float, concurrency: int) -> list[Result]:
     org = world.org
     inv = world.inventory
@@ -132,6 +148,13 @@ async def _run(url: str, world: World, seconds: float, concurrency: int) -> list
                                       "bench", 3600)
             jobs.append(_describe_instances(http, url, creds, region, res, deadline))
         await asyncio.gather(*jobs)
+        res.seconds = time.perf_counter() - t0
+        results.append(res)
+        # Per-call overhead: the smallest call there is.
+        res = Result("GetCallerIdentity (per-call overhead)")
+        deadline = time.perf_counter() + seconds
+        t0 = time.perf_counter()
+        await asyncio.gather(*(_small_calls(http, url, res, deadline) for _ in range(concurrency)))
         res.seconds = time.perf_counter() - t0
         results.append(res)
     return results

@@ -41,6 +41,7 @@ class ScopeInfo:
     rtype: ResourceType
     arn_prefix: str
     key: int
+    salt_hex: str  # low 32 bits of key in hex: a stable per-scope prefix for generated ids
 
 
 class Res(NamedTuple):
@@ -154,6 +155,7 @@ class Inventory:
             acct = self.org.accounts[a].account_id
             region = self.regions[ri]
             rt = self.types[t]
+            key = sub(self.seed, "scope", s)
             got = ScopeInfo(
                 scope=s,
                 account=a,
@@ -162,7 +164,8 @@ class Inventory:
                 region_index=ri,
                 rtype=rt,
                 arn_prefix=rt.arn_prefix.format(region=region, account=acct),
-                key=sub(self.seed, "scope", s),
+                key=key,
+                salt_hex=f"{key & 0xFFFFFFFF:08x}",
             )
             self._info[s] = got
         return got

@@ -47,11 +47,11 @@ _THREE_YEARS = 3 * 365 * 86400
 
 
 def instance_id(info: ScopeInfo, pos: int, h: int) -> str:
-    return f"i-{info.key & 0xFFFFFFFF:08x}{(pos * _MUL + (info.key >> 28)) & _MASK36:09x}"
+    return f"i-{info.salt_hex}{(pos * _MUL + (info.key >> 28)) & _MASK36:09x}"
 
 
 def instance_pos(info: ScopeInfo, iid: str) -> int | None:
-    if len(iid) != 19 or not iid.startswith("i-") or iid[2:10] != f"{info.key & 0xFFFFFFFF:08x}":
+    if len(iid) != 19 or not iid.startswith("i-") or iid[2:10] != info.salt_hex:
         return None
     try:
         x = int(iid[10:], 16)
