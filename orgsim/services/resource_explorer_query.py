@@ -148,7 +148,9 @@ def list_resources(call: Call) -> bytes:
             raise bad_token()
         cursor = (int(parts[1]), int(parts[2]))
     pager = _Pager(call, view, queries)
-    items, nxt = pager.run(cursor, limit, SCAN_BUDGET)
+    # At 1000 there is no NextToken to resume from, so a partial page would silently lose data
+    # that AWS would have returned: scan without a budget then.
+    items, nxt = pager.run(cursor, limit, SCAN_BUDGET if limit < 1000 else 0)
     call.stats.items["resource-explorer-2:ListResources"] += len(items)
     extra: dict[str, Any] = {"ViewArn": view.arn}
     if nxt is not None and limit < 1000:  # documented: no NextToken when MaxResults is 1000
