@@ -208,3 +208,25 @@ def test_views_api(sim: orgsim.Simulator) -> None:
     with pytest.raises(ClientError) as exc:
         re.list_resources(ViewArn="arn:aws:resource-explorer-2:us-east-1:1:view/x/y")
     assert error_code(exc.value) == "ResourceNotFoundException"
+
+
+def test_no_explorer_and_untagged_org_view() -> None:
+    with orgsim.run_in_thread("no-explorer", overrides={"quotas": {"enabled": False}}) as s:
+        re = client(s, "resource-explorer-2")
+        assert re.list_indexes()["Indexes"] == []
+        with pytest.raises(ClientError) as exc:
+            re.get_index()
+        assert error_code(exc.value) == "ResourceNotFoundException"
+        with pytest.raises(ClientError) as exc:
+            re.list_resources()
+        assert error_code(exc.value) == "UnauthorizedException"
+    with orgsim.run_in_thread("small", overrides={
+        "quotas": {"enabled": False}, "explorer": {"org_view_tags": False}
+    }) as s:
+        re = client(s, "resource-explorer-2")
+        got = _all(re)
+        assert got and all(r["Properties"] == [] for r in got)
+        view = re.get_view(ViewArn=re.get_default_view()["ViewArn"])["View"]
+        assert view["IncludedProperties"] == []
+        # without the tags property a tag filter can never match
+        assert _all(re, Filters={"FilterString": "tag.key:owner"}) == []
