@@ -1,0 +1,5 @@
+"""`python -m sync` runs the orgsync command line."""
+
+from sync.cli import main
+
+main()
