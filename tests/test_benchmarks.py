@@ -1,0 +1,89 @@
+"""The benchmark harness keeps working: `python -m benchmarks run small --quick` end to end.
+
+No timing assertions (CI machines vary); only that every reported field is there, that both
+tools found exactly the simulator's reachable resources, and that the bound model agrees with
+what the engine actually called.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import orgsim
+from benchmarks.bound import BucketLoad, compute_bound, org_walk_calls
+from orgsim.world import World
+
+REPO = Path(__file__).resolve().parent.parent
+TOOL_FIELDS = ("runs", "wall_s", "resources", "count_matches_truth", "resources_per_s", "api_calls", "throttled",
+               "retries", "peak_rss_mb", "cpu_s", "cpu_per_wall", "efficiency")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench")
+    results = out / "RESULTS.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "run", "small", "--quick", "--out", str(out), "--rev", "worktree",
+         "--results", str(results)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not results.exists(), "--quick must not append to the results file"
+    [path] = out.glob("*-small.json")
+    return dict(json.loads(path.read_text()))
+
+
+def test_report_has_every_field(quick_run: dict[str, Any]) -> None:
+    for key in ("scenario", "commit", "command", "started_at", "machine", "bound", "bounds", "truth_resources",
+                "tools", "runs", "baseline_ratio"):
+        assert key in quick_run, key
+    assert quick_run["machine"]["cores"] >= 1 and quick_run["machine"]["memory_gib"] > 0
+    assert quick_run["bound"]["seconds"] > 0 and "T_bound" in quick_run["bound"]["formula"]
+    assert set(quick_run["tools"]) == {"orgsync", "baseline-sequential"}
+    for name, tool in quick_run["tools"].items():
+        for field in TOOL_FIELDS:
+            assert field in tool, (name, field)
+        assert tool["wall_s"] > 0 and tool["peak_rss_mb"] > 0 and tool["cpu_s"] > 0
+        assert tool["efficiency"] > 0, name
+    assert quick_run["baseline_ratio"]["baseline-sequential"] > 0
+
+
+def test_both_tools_find_the_ground_truth(quick_run: dict[str, Any]) -> None:
+    # Independent of the harness's own count: generate every resource and keep the reachable ones.
+    truth = sum(1 for row in orgsim.iter_inventory("small") if row["reachable"])
+    assert quick_run["truth_resources"] == truth
+    for name, tool in quick_run["tools"].items():
+        assert tool["resources"] == truth, name
+        assert tool["count_matches_truth"], name
+        assert tool["type_mismatches"] == {}, name
+
+
+def test_bound_walk_matches_the_engine_walk(quick_run: dict[str, Any]) -> None:
+    # The bound counts the Organizations calls of the OU walk; the engine must have made exactly
+    # those, plus the ones the simulator throttled.
+    [run] = quick_run["runs"]["orgsync"]
+    org_calls = sum(n for op, n in run["sim_calls_by_op"].items() if op.startswith("organizations:"))
+    org_throttled = sum(n for op, n in run["sim_throttled_by_op"].items() if op.startswith("organizations:"))
+    assert org_calls - org_throttled == quick_run["bound"]["org_walk_calls"]
+
+
+def test_bucket_time_is_calls_beyond_the_burst_over_the_rate() -> None:
+    assert BucketLoad(("1", "global", "iam", "*"), calls=140, rate=20.0, burst=40.0).seconds == 5.0
+    assert BucketLoad(("1", "global", "iam", "*"), calls=30, rate=20.0, burst=40.0).seconds == 0.0
+
+
+def test_bound_follows_the_scenario_quotas() -> None:
+    small = World("small")
+    assert org_walk_calls(small) > 0
+    unmetered = compute_bound(World("small", {"quotas": {"enabled": False}}))
+    assert unmetered.seconds == 0.0
+    slow = compute_bound(World("small", {"quotas": {"scale": 0.1}}))
+    assert slow.seconds == pytest.approx(compute_bound(small).seconds * 10, rel=0.05)
+    latent = compute_bound(World("small", {"quotas": {"enabled": False}, "latency": {"base_ms": 100}}))
+    assert latent.seconds == pytest.approx((latent.org_walk_calls + 3) * 0.1)
