@@ -17,8 +17,8 @@ import botocore.session
 
 import sync
 from sync.policy import ROLES, PolicyError, role_grants, widest_integration
+from sync.policy.actions import policy_action
 from sync.sources.registry import service_specs, supported_types
-from sync.sources.spec import iam_action
 
 SYNC_ROOT = Path(sync.__file__).parent
 # Calls that name an operation without making it: the rate-limit table declares quotas.
@@ -84,7 +84,7 @@ def test_scan_finds_the_known_call_sites() -> None:
 
 def missing_from_policy(found: dict[str, set[str]], policy: set[str]) -> list[str]:
     return sorted(f"{op} ({', '.join(sorted(svcs))})" for op, svcs in found.items()
-                  if not any(iam_action(svc, op) in policy for svc in svcs))
+                  if not any(policy_action(svc, op) in policy for svc in svcs))
 
 
 def test_every_operation_the_engine_calls_is_in_the_policy() -> None:
