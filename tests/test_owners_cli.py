@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.test_owners_resolution import ACCOUNT, DIRECTORY, PORTAL, TAGS, arn, commit_resources, load_directory, organization
+from tests.test_owners_resolution import (
+    ACCOUNT,
+    DIRECTORY,
+    PORTAL,
+    TAGS,
+    arn,
+    commit_resources,
+    load_directory,
+    organization,
+)
 
 
 @pytest.fixture

@@ -16,7 +16,13 @@ import pytest
 from catalog.records import RunRecord
 from catalog.staging import STAGED_SCHEMA
 from catalog.writer import commit_run
-from sync.config import AccountIntegration, Integration, IntegrationOwner, OrganizationIntegration, ResourceOwner
+from sync.config import (
+    AccountIntegration,
+    Integration,
+    IntegrationOwner,
+    OrganizationIntegration,
+    ResourceOwner,
+)
 from sync.owners import (
     AmbiguousResource,
     OwnerResolution,
@@ -209,7 +215,7 @@ def test_resolve_many_agrees_with_resolve_owners_and_the_views(user_catalog: Pat
     assert pairs == {(a, ap.user_id) for a, r in many.items() for ap in r.approvers}
 
 
-def test_resolve_many_with_a_connection_and_thousands_of_arns(user_catalog: Path, tmp_path: Path) -> None:
+def test_resolve_many_with_a_connection_and_thousands_of_arns(tmp_path: Path) -> None:
     catalog = tmp_path / "big.duckdb"
     tags = {arn(n): {"owner": ("alice", "bob,carol", "dave", "")[n % 4]} for n in range(5000)}
     commit_resources(catalog, organization("acme"), tags)

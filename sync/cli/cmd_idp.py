@@ -10,7 +10,14 @@ from dataclasses import asdict
 import click
 import orjson
 
-from sync.cli.app import EXIT_OK, EXIT_PARTIAL, UserError, catalog_option, main, user_errors
+from sync.cli.app import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    UserError,
+    catalog_option,
+    main,
+    user_errors,
+)
 from sync.config import Integration, load_config
 from sync.owners.directory import Directory, DirectoryError
 from sync.owners.identity_store import IdentityStoreNotFound

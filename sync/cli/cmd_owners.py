@@ -9,7 +9,13 @@ import orjson
 
 from sync.cli.app import UserError, catalog_option, main, user_errors
 from sync.cli.output import FORMATS, render
-from sync.owners.api import AmbiguousResource, ResourceNotFound, access_details, resolve_owners, unresolved
+from sync.owners.api import (
+    AmbiguousResource,
+    ResourceNotFound,
+    access_details,
+    resolve_owners,
+    unresolved,
+)
 from sync.owners.model import AccessDetails, OwnerResolution
 
 _APPROVER_COLUMNS = ("user_name", "display_name", "email", "via", "matched")
@@ -28,8 +34,8 @@ def _text(resolution: OwnerResolution, access: AccessDetails) -> str:
     tag = f"{resolution.tag_key}={resolution.tag_value!r}" if resolution.tag_key else "no resource owner tag key"
     lines = [
         resolution.arn,
-        f"  integration {resolution.integration}, account {resolution.account_id}, {resolution.region}, "
-        f"{resolution.resource_type}",
+        (f"  integration {resolution.integration}, account {resolution.account_id}, {resolution.region}, "
+         f"{resolution.resource_type}"),
         f"  rule: {resolution.source} ({tag})",
         *(f"  {line}" for line in resolution.explain().splitlines()),
     ]

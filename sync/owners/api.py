@@ -25,7 +25,14 @@ import pyarrow as pa
 from catalog.connect import default_catalog_path, open_reader
 from catalog.identity import missing_identity_tables
 from catalog.sql import execute
-from sync.owners.model import AccessDetails, Approver, OwnerProblem, OwnerResolution, OwnerSource, portal_console_link
+from sync.owners.model import (
+    AccessDetails,
+    Approver,
+    OwnerProblem,
+    OwnerResolution,
+    OwnerSource,
+    portal_console_link,
+)
 from sync.owners.sql import SOURCE_TAG, with_stages
 
 CatalogRef = str | os.PathLike[str] | duckdb.DuckDBPyConnection | None

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from catalog.identity import GROUP_SCHEMA, MEMBERSHIP_SCHEMA, USER_SCHEMA, DirectoryTables
+from catalog.identity import (
+    GROUP_SCHEMA,
+    MEMBERSHIP_SCHEMA,
+    USER_SCHEMA,
+    DirectoryTables,
+)
 
 SOURCE_IDENTITY_STORE = "identity-store"
 SOURCE_FILE = "file"

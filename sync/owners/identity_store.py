@@ -12,7 +12,13 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from sync.owners.directory import SOURCE_IDENTITY_STORE, Directory, IdpGroup, IdpUser, Membership
+from sync.owners.directory import (
+    SOURCE_IDENTITY_STORE,
+    Directory,
+    IdpGroup,
+    IdpUser,
+    Membership,
+)
 
 Call = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]  # (service, operation, params)
 
@@ -92,7 +98,7 @@ async def read_identity_store(call: Call, store_id: str) -> Directory:
     known = {u.user_id for u in users}
     memberships = tuple(m for m in found if m.user_id in known)
     dangling = len(found) - len(memberships)
-    warnings = (f"{dangling} group membership(s) name users not listed by ListUsers (changed during the read?); "
-                f"dropped",) if dangling else ()
+    warning = f"{dangling} group membership(s) name users not listed by ListUsers (changed during the read?); dropped"
+    warnings = (warning,) if dangling else ()
     return Directory(source=SOURCE_IDENTITY_STORE, source_ref=store_id, users=tuple(users), groups=tuple(groups),
                      memberships=memberships, warnings=warnings)

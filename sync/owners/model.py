@@ -85,12 +85,12 @@ class OwnerResolution:
         names = ", ".join(a.user_name or a.user_id for a in self.approvers)
         values = sorted({v for a in self.approvers for v in a.matched_values})
         if self.source == "resource-owner-tag":
-            lines = [f"Tag {self.tag_key}={self.tag_value!r} names {', '.join(values)} "
-                     f"(matched as IdP {self.attribute}s): {len(self.approvers)} approver(s): {names}."]
+            lines = [(f"Tag {self.tag_key}={self.tag_value!r} names {', '.join(values)} "
+                      f"(matched as IdP {self.attribute}s): {len(self.approvers)} approver(s): {names}.")]
         elif self.source == "integration-owner-fallback":
             reason = "no resource owner was found" if self.tag_key else "the integration defines no resource owner"
-            lines = [f"Falls back to the integration owner because {reason}: {', '.join(values)} "
-                     f"(IdP {self.attribute}s): {len(self.approvers)} approver(s): {names}."]
+            lines = [(f"Falls back to the integration owner because {reason}: {', '.join(values)} "
+                      f"(IdP {self.attribute}s): {len(self.approvers)} approver(s): {names}.")]
         else:
             lines = ["Nobody can approve access to this resource."]
         lines.extend(f"Problem: {p.message}." for p in self.problems)
