@@ -189,3 +189,15 @@ def test_eks_access_entries_match_the_connector_role_by_name() -> None:
 def test_group_pairs() -> None:
     assert group_pairs([(A, "r1"), (B, "r1"), (A, "r2")]) == {
         "by_account": {A: ["r1", "r2"], B: ["r1"]}, "by_region": {"r1": [A, B], "r2": [A]}}
+
+
+def test_accounts_whose_regions_cannot_be_listed() -> None:
+    integration = dataclasses.replace(org(), regions=None)
+    failure = CallError("ec2:DescribeRegions", B, "us-east-1", "UnauthorizedOperation", "no")
+    broken = AccessEvidence(integration, caller_arn="x", accounts=[AccountState(B, "b", "failed", (), failure)])
+    result = by_id(access_checks(broken))["access.regions"]
+    assert result.status is Status.ERROR and result.accounts == (B,)
+    healthy = AccessEvidence(integration, caller_arn="x", accounts=[AccountState(A, "a", "selected", ("us-east-1",))])
+    assert by_id(access_checks(healthy))["access.regions"].status is Status.OK
+    # With regions in the config nothing lists them, so there is nothing to check.
+    assert "access.regions" not in by_id(access_checks(AccessEvidence(org(), caller_arn="x")))

@@ -157,7 +157,7 @@ def _member_roles(ev: AccessEvidence, integration: OrganizationIntegration) -> C
     external = " and ExternalId" if integration.external_id else ""
     return CheckResult(
         "access.member-roles", title, Status.ERROR,
-        f"{plural(len(failed), 'member account')} refuse {integration.member_role_name} ({', '.join(codes)}): "
+        f"{plural(len(failed), 'member account')} refused {integration.member_role_name} ({', '.join(codes)}): "
         f"{short_list(ids)}",
         accounts=tuple(ids), evidence=tuple(a.failure.describe() for a in failed[:20] if a.failure),
         remediation=(f"Create the role {integration.member_role_name} in these accounts with a trust policy for the "
@@ -173,7 +173,7 @@ def _regions(ev: AccessEvidence) -> CheckResult:
     if not failed:
         return ok("access.regions", title, "ec2:DescribeRegions answered in every reachable account")
     return CheckResult(
-        "access.regions", title, Status.ERROR, f"{plural(len(failed), 'account')} cannot list their regions",
+        "access.regions", title, Status.ERROR, f"the regions of {plural(len(failed), 'account')} cannot be listed",
         accounts=tuple(a.account_id for a in failed),
         evidence=tuple(a.failure.describe() for a in failed[:20] if a.failure),
         remediation="Allow ec2:DescribeRegions to the role (`orgsync iam-policy`), or list the regions to scan in "

@@ -17,6 +17,7 @@ from sync.doctor.model import (
     Status,
     group_pairs,
     ok,
+    plural,
     short_list,
 )
 
@@ -144,11 +145,11 @@ def local_indexes_check(ev: ExplorerEvidence) -> CheckResult:
         return CheckResult("explorer.local-indexes", title, Status.OK,
                            f"{expected - len(unknown)} of {expected} account x region pairs checked have an index{note}",
                            evidence=tuple(evidence), details={"unknown": [_pair(p) for p in unknown]})
-    by_region = ", ".join(f"{r} ({len(a)} accounts)" for r, a in grouped["by_region"].items())
-    by_account = ", ".join(f"{a} ({len(r)} regions)" for a, r in list(grouped["by_account"].items())[:10])
+    by_region = ", ".join(f"{r} ({plural(len(a), 'account')})" for r, a in grouped["by_region"].items())
+    by_account = short_list([f"{a} ({plural(len(r), 'region')})" for a, r in grouped["by_account"].items()], 10)
     return CheckResult(
         "explorer.local-indexes", title, Status.WARNING,
-        f"{len(missing)} of {expected} account x region pairs have no index; by region: {by_region}; "
+        f"{len(missing)} of {plural(expected, 'account x region pair')} without an index; by region: {by_region}; "
         f"by account: {by_account}" + (f"; {len(unknown)} more could not be checked" if unknown else ""),
         accounts=tuple(grouped["by_account"]), regions=tuple(grouped["by_region"]), evidence=tuple(evidence),
         remediation=INDEX_FIX, details={**grouped, "unknown": [_pair(p) for p in unknown]})
@@ -158,12 +159,14 @@ def index_state_check(ev: ExplorerEvidence) -> CheckResult:
     title = "Every index is ACTIVE"
     waiting = sorted((k, i.state) for k, i in ev.indexes.items() if i.state not in (ACTIVE, None))
     if not waiting:
-        return ok("explorer.index-state", title, f"{len(ev.indexes)} indexes, all ACTIVE (or state not reported)")
+        return ok("explorer.index-state", title,
+                  f"{plural(len(ev.indexes), 'index')}, none in another state than ACTIVE")
     grouped = group_pairs(k for k, _ in waiting)
     states = sorted({s for _, s in waiting if s})
     return CheckResult(
         "explorer.index-state", title, Status.WARNING,
-        f"{len(waiting)} indexes are not ACTIVE ({', '.join(states)}): {short_list(f'{_pair(k)} {s}' for k, s in waiting)}",
+        f"{plural(len(waiting), 'index')} not ACTIVE ({', '.join(states)}): "
+        f"{short_list(f'{_pair(k)} {s}' for k, s in waiting)}",
         accounts=tuple(grouped["by_account"]), regions=tuple(grouped["by_region"]),
         evidence=tuple(f"resource-explorer-2:GetIndex in {_pair(k)} -> State={s}" for k, s in waiting[:20]),
         remediation=("Indexes in CREATING or UPDATING become ACTIVE on their own (a new index can take up to 36 hours "

@@ -96,7 +96,9 @@ def group_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, dict[str, list[st
 
 
 def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ices" if word.endswith("ex") else f"{n} {word}s"
 
 
 def short_list(items: Iterable[str], limit: int = 5) -> str:

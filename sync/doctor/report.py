@@ -34,8 +34,9 @@ def as_table(runs: Sequence[tuple[str, Sequence[CheckResult]]]) -> str:
     rows: list[list[Any]] = []
     for name, results in runs:
         for r in results:
-            fix = r.remediation if r.status is not Status.OK else ""
-            rows.append([name, r.status.label, r.id, r.summary, _where(r), _evidence(r), fix])
+            problem = r.status is not Status.OK  # the table shows evidence and fixes of problems only
+            rows.append([name, r.status.label, r.id, r.summary, _where(r), _evidence(r) if problem else "",
+                         r.remediation if problem else ""])
     columns: Sequence[str] = COLUMNS
     if len(runs) == 1:  # one integration: its name goes in the title, not on every row
         columns, rows = COLUMNS[1:], [row[1:] for row in rows]
