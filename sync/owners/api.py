@@ -33,7 +33,7 @@ from sync.owners.model import (
     OwnerSource,
     portal_console_link,
 )
-from sync.owners.sql import SOURCE_TAG, with_stages
+from sync.owners.sql import SOURCE_NONE, SOURCE_TAG, with_stages
 
 CatalogRef = str | os.PathLike[str] | duckdb.DuckDBPyConnection | None
 
@@ -71,35 +71,58 @@ def _scoped(table: str) -> str:
             f"WHERE arn IN (SELECT arn FROM {table}) AND ($integration IS NULL OR integration = $integration)")
 
 
-_RESOLVE = """
+# Resources sharing an owner tag value share one approver set: each set travels once (on its
+# first resource) and becomes Python objects once, which is most of the cost of a large batch.
+_RESOLVE = f"""
 SELECT s.integration, s.arn, s.account_id, s.region, s.resource_type, s.owner_source, s.attribute,
-       s.tag_key, s.tag_value, s.problems, coalesce(a.approvers, []) AS approvers
+       s.tag_key, s.tag_value, s.problems,
+       CASE WHEN row_number() OVER (PARTITION BY s.integration, s.owner_source, x.tag_value ORDER BY s.arn) = 1
+            THEN x.approvers END AS approvers
 FROM resource_owner_summary s
-LEFT JOIN (SELECT integration, arn,
-                  list({'user_id': user_id, 'user_name': user_name, 'display_name': display_name, 'email': email,
-                        'direct': direct, 'via_groups': via_groups, 'matched_values': matched_values})
-                  AS approvers
-           FROM resource_owners GROUP BY ALL) a
-  ON a.integration = s.integration AND a.arn = s.arn
+LEFT JOIN (SELECT a.integration, a.origin, a.tag_value,
+                  list({{'user_id': a.user_id, 'user_name': u.user_name, 'display_name': u.display_name,
+                        'email': u.primary_email, 'direct': a.direct, 'via_groups': a.via_groups,
+                        'matched_values': a.matched_values}}) AS approvers
+           FROM owner_approvers a JOIN idp_users u ON u.integration = a.integration AND u.user_id = a.user_id
+           GROUP BY ALL) x
+  ON x.integration = s.integration AND s.owner_source <> '{SOURCE_NONE}'
+ AND x.origin = CASE s.owner_source WHEN '{SOURCE_TAG}' THEN 'tag' ELSE 'integration-owner' END
+ AND x.tag_value = CASE s.owner_source WHEN '{SOURCE_TAG}' THEN s.tag_value ELSE '' END
 ORDER BY s.arn, s.integration
 """
 
+ApproverSetKey = tuple[str, str, str | None]  # (integration, owner source, tag value for the tag rule)
 
-def _resolution(row: tuple[Any, ...]) -> OwnerResolution:
-    (integration, arn, account_id, region, resource_type, source, attribute, tag_key, tag_value,
-     problems, approvers) = row
+
+def _set_key(row: tuple[Any, ...]) -> ApproverSetKey:
+    source, tag_value = row[5], row[8]
+    return row[0], source, tag_value if source == SOURCE_TAG else None
+
+
+def _approvers(items: list[dict[str, Any]]) -> tuple[Approver, ...]:
+    # Sorted here, not in SQL: an ordered list() aggregate was most of a 10,000-ARN query's time.
+    approvers = (
+        Approver(user_id=a["user_id"], user_name=a["user_name"], display_name=a["display_name"], email=a["email"],
+                 direct=bool(a["direct"]), via_groups=tuple(a["via_groups"] or ()),
+                 matched_values=tuple(a["matched_values"] or ()))
+        for a in items
+    )
+    return tuple(sorted(approvers, key=lambda a: ((a.user_name or a.user_id).lower(), a.user_id)))
+
+
+def _resolution(row: tuple[Any, ...], sets: dict[ApproverSetKey, tuple[Approver, ...]]) -> OwnerResolution:
+    (integration, arn, account_id, region, resource_type, source, attribute, tag_key, tag_value, problems, _) = row
     return OwnerResolution(
         arn=arn, integration=integration, account_id=account_id, region=region, resource_type=resource_type,
         source=cast(OwnerSource, source), attribute=attribute, tag_key=tag_key, tag_value=tag_value,
-        # Sorted here, not in SQL: an ordered list() aggregate was most of a 10,000-ARN query's time.
-        approvers=tuple(sorted((
-            Approver(user_id=a["user_id"], user_name=a["user_name"], display_name=a["display_name"], email=a["email"],
-                     direct=bool(a["direct"]), via_groups=tuple(a["via_groups"] or ()),
-                     matched_values=tuple(a["matched_values"] or ()))
-            for a in approvers
-        ), key=lambda a: ((a.user_name or a.user_id).lower(), a.user_id))),
+        approvers=sets.get(_set_key(row), ()) if source != SOURCE_NONE else (),
         problems=tuple(OwnerProblem(code=p["code"], value=p["value"]) for p in problems or ()),
     )
+
+
+def _resolutions(rows: list[tuple[Any, ...]]) -> list[OwnerResolution]:
+    sets = {_set_key(row): _approvers(row[10]) for row in rows if row[10] is not None}
+    return [_resolution(row, sets) for row in rows]
 
 
 def _unique(arns: Iterable[str]) -> list[str]:
@@ -121,8 +144,7 @@ def resolve_many(arns: Iterable[str], *, catalog: CatalogRef = None,
         rows = execute(con, sql, {"integration": integration})
     found: dict[str, OwnerResolution] = {}
     clashes: dict[str, list[str]] = {}
-    for row in rows:
-        resolution = _resolution(row)
+    for resolution in _resolutions(rows):
         if resolution.arn in found:
             clashes.setdefault(resolution.arn, [found[resolution.arn].integration]).append(resolution.integration)
         found[resolution.arn] = resolution
