@@ -91,6 +91,11 @@ class Bound:
     seconds: float
     org_walk_calls: int
     org_walk_seconds: float
+    # Not a lower bound for every design, but for a walk-then-list one like today's engine:
+    # the BFS walk at the Organizations quota finds account a at t_a, and a's slowest bucket
+    # cannot start before: max over accounts of (t_a + a's slowest bucket).
+    walk_critical_path_s: float
+    walk_critical_account: str
     latency_s: float
     longest_listing_pages: int
     calls: int
@@ -102,6 +107,8 @@ class Bound:
         return {
             "scenario": self.scenario, "model": self.model, "seconds": round(self.seconds, 3),
             "org_walk_calls": self.org_walk_calls, "org_walk_seconds": round(self.org_walk_seconds, 3),
+            "walk_critical_path_s": round(self.walk_critical_path_s, 3),
+            "walk_critical_account": self.walk_critical_account,
             "latency_s": self.latency_s, "longest_listing_pages": self.longest_listing_pages,
             "calls": self.calls, "resources": self.resources, "limiting": self.limiting,
             "formula": self.formula,
@@ -142,8 +149,14 @@ class _Loads:
 
 def org_walk_calls(world: World) -> int:
     """Organizations calls of a breadth-first OU walk, replayed through orgsim's handlers."""
+    return org_walk(world)[0]
+
+
+def org_walk(world: World) -> tuple[int, dict[str, int]]:
+    """(calls of a breadth-first OU walk, account id -> calls made when its page arrived)."""
+    found: dict[str, int] = {}
     if not world.org.enabled:
-        return 0
+        return 0, found
     mgmt = world.org.management
     caller = Caller(account=0, account_id=mgmt.account_id, access_key="AKIDBOUND", assumed=False)
     spec = services()["organizations"]
@@ -160,6 +173,8 @@ def org_walk_calls(world: World) -> int:
             count += 1
             page = fn(Call(world, spec, op, caller, world.org.regions[0], params, "bound", stats))
             items.extend(page.get(key) or ())
+            if op == "ListAccountsForParent":
+                found.update((a["Id"], count) for a in page.get(key) or ())
             if not page.get("NextToken"):
                 return items
             params["NextToken"] = page["NextToken"]
@@ -171,7 +186,7 @@ def org_walk_calls(world: World) -> int:
         pages("ListAccountsForParent", {"ParentId": parent}, "Accounts")
         queue += [ou["Id"] for ou in pages("ListOrganizationalUnitsForParent", {"ParentId": parent},
                                            "OrganizationalUnits")]
-    return count
+    return count, found
 
 
 def _pages(n: int, page: int) -> int:
@@ -236,18 +251,31 @@ def compute_bound(scenario: str | World, model: str = "services",
                     if model == "services" or item_op in ANY_SOURCE_OPS:
                         loads.add(a, region, service, item_op, n)
                 longest = max(longest, _pages(n, size))
-    n_org = org_walk_calls(world)
+    n_org, found = org_walk(world)
     org_spec = services()["organizations"]
     quotas = Quotas(world.scenario.quotas)
     lim = quotas.limit(org_spec, "ListAccountsForParent") if quotas.enabled else None
     latency = world.scenario.latency.base_ms / 1000.0
-    t_org = max((n_org - lim[2]) / lim[1] if lim else 0.0, n_org * latency)
+
+    def walk_time(calls: int) -> float:
+        return max((calls - lim[2]) / lim[1] if lim else 0.0, calls * latency)
+
+    t_org = walk_time(n_org)
     buckets = loads.buckets()
     slowest = buckets[0].seconds if buckets else 0.0
+    per_account: dict[str, float] = {}
+    for b in buckets:
+        per_account[b.key[0]] = max(per_account.get(b.key[0], 0.0), b.seconds)
+    critical, critical_account = t_org, ""
+    for account_id, t in per_account.items():
+        at = walk_time(found.get(account_id, 0)) + t
+        if at > critical:
+            critical, critical_account = at, account_id
     seconds = max(t_org + 3 * latency, slowest, (longest + 3) * latency)
     return Bound(
         scenario=world.scenario.name, model=model, seconds=seconds, org_walk_calls=n_org,
-        org_walk_seconds=t_org, latency_s=latency, longest_listing_pages=longest,
+        org_walk_seconds=t_org, walk_critical_path_s=max(critical, seconds),
+        walk_critical_account=critical_account, latency_s=latency, longest_listing_pages=longest,
         calls=sum(b.calls for b in buckets) + n_org,
         resources=sum(truth_by_type(world, types).values()),
         limiting=[b.to_dict() for b in buckets[:5]], formula=FORMULA,

@@ -183,7 +183,8 @@ def summarize_tool(runs: list[dict[str, Any]], truth: int, truth_by_type: dict[s
         "retries": _median(runs, "retries"), "peak_rss_mb": _median(runs, "peak_rss_mb"),
         "cpu_s": _median(runs, "cpu_s"),
         "cpu_per_wall": round((_median(runs, "cpu_s") or 0.0) / wall, 3) if wall else None,
-        "efficiency": round(bound_s / wall, 4) if wall else None,
+        # Unfinished runs have no efficiency: the wall time is where they were stopped.
+        "efficiency": round(bound_s / wall, 4) if wall and resources is not None else None,
         "progress": None if resources is not None else round(served / truth, 4) if truth else None,
     }
 

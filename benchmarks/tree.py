@@ -25,11 +25,12 @@ def _git(*args: str) -> str:
 
 
 def describe(rev: str) -> str:
-    """Short commit of a revision; the working tree adds +dirty when the measured code changed."""
+    """The last commit at ``rev`` that changed the measured packages (commits that touch only
+    benchmarks or docs do not change what is measured); the working tree adds +dirty."""
     try:
+        head = _git("log", "-1", "--format=%h", "HEAD" if rev == WORKTREE else rev, "--", *PACKAGES)
         if rev != WORKTREE:
-            return _git("rev-parse", "--short", rev)
-        head = _git("rev-parse", "--short", "HEAD")
+            return head
         dirty = _git("status", "--porcelain", "--", *PACKAGES)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -85,5 +85,7 @@ def test_bound_follows_the_scenario_quotas() -> None:
     assert unmetered.seconds == 0.0
     slow = compute_bound(World("small", {"quotas": {"scale": 0.1}}))
     assert slow.seconds == pytest.approx(compute_bound(small).seconds * 10, rel=0.05)
+    throttled = compute_bound("throttle-storm")
+    assert throttled.walk_critical_path_s > throttled.seconds  # the big account is found late in the walk
     latent = compute_bound(World("small", {"quotas": {"enabled": False}, "latency": {"base_ms": 100}}))
     assert latent.seconds == pytest.approx((latent.org_walk_calls + 3) * 0.1)
