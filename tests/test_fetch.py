@@ -1,0 +1,587 @@
+"""fetch_service_scope against a fake ApiCaller, error classification, and rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
+
+from sync.aws import limits
+from sync.aws.errors import SKIP_CODES, THROTTLING_CODES, ErrorClass, classify, error_code
+from sync.aws.limits import DEFAULT_LIMIT, Limiters, TokenBucket, limit_for
+from sync.aws.stats import CallStats
+from sync.sources.fetch import fetch_service_scope
+from sync.sources.model import Resource, ScopeContext
+from sync.sources.registry import spec_for
+from tests.data.pages import botocore_pages as pages
+
+ACCOUNT = pages.ACCOUNT
+
+
+def client_error(code: str, message: str = "boom", status: int = 400, op: str = "Op") -> ClientError:
+    response = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, op)
+
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+class FakeAws:
+    """Serves canned answers per operation; records every call with the region of its caller."""
+
+    def __init__(self, handlers: dict[str, Handler]) -> None:
+        self.handlers = handlers
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []  # (region, service, operation, params)
+        self.callers: list[tuple[str, str]] = []
+
+    async def caller_for(self, region: str, service: str) -> FakeCaller:
+        self.callers.append((region, service))
+        return FakeCaller(self, region, service)
+
+    def ops(self, operation: str) -> list[dict[str, Any]]:
+        return [params for _, _, op, params in self.calls if op == operation]
+
+    def regions_of(self, operation: str) -> list[str]:
+        return [region for region, _, op, _ in self.calls if op == operation]
+
+
+class FakeCaller:
+    """Duck-typed sync.aws.calls.ApiCaller."""
+
+    def __init__(self, aws: FakeAws, region: str, service: str) -> None:
+        self.aws, self.region, self.service = aws, region, service
+
+    async def call(self, operation: str, params: dict[str, Any], stats: CallStats) -> dict[str, Any]:
+        self.aws.calls.append((self.region, self.service, operation, copy.deepcopy(params)))
+        stats.api_calls += 1
+        await asyncio.sleep(0)  # let concurrent per-item calls interleave
+        answer = self.aws.handlers[operation](params)
+        if isinstance(answer, BaseException):
+            raise answer
+        return copy.deepcopy(answer)
+
+
+def by_token(token_key: str, pages_by_token: dict[str | None, dict[str, Any]]) -> Handler:
+    """A list operation's pages, keyed by the input token the request carries (None: first page)."""
+    return lambda params: pages_by_token[params.get(token_key)]
+
+
+def by_key(key: str, answers: dict[str, Any]) -> Handler:
+    return lambda params: answers[params[key]]
+
+
+async def collect(resource_type: str, aws: FakeAws, region: str = "eu-west-1",
+                  stats: CallStats | None = None) -> list[list[Resource]]:
+    ctx = ScopeContext(account_id=ACCOUNT, region=region)
+    return [page async for page in fetch_service_scope(spec_for(resource_type), ctx, aws.caller_for,
+                                                          stats or CallStats())]
+
+
+def flat(pages_out: list[list[Resource]]) -> dict[str, Resource]:
+    return {r.resource_id: r for page in pages_out for r in page}
+
+
+# --- pagination -----------------------------------------------------------------------------------
+
+
+async def test_ec2_follows_next_token_until_it_is_missing() -> None:
+    second = {"Reservations": [{"Instances": [{"InstanceId": "i-0000000000000000b", "State": {"Name": "running"}}]}]}
+    aws = FakeAws({"DescribeInstances": by_token("NextToken", {
+        None: {**pages.EC2_DESCRIBE_INSTANCES, "NextToken": "tok-2"},
+        "tok-2": second,
+    })})
+    stats = CallStats()
+    out = await collect("ec2:instance", aws, stats=stats)
+    assert aws.ops("DescribeInstances") == [{"MaxResults": 1000}, {"MaxResults": 1000, "NextToken": "tok-2"}]
+    assert [len(p) for p in out] == [2, 1]  # one yielded list per page; the terminated instance dropped
+    assert sorted(flat(out)) == ["i-0000000000000000b", "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60003"]
+    assert stats.pages == 2 and stats.api_calls == 2
+    assert aws.callers == [("eu-west-1", "ec2")]
+
+
+async def test_an_empty_page_with_a_token_keeps_paging() -> None:
+    aws = FakeAws({"ListSecrets": by_token("NextToken", {
+        None: {"SecretList": [], "NextToken": "t1"},
+        "t1": pages.SECRETS_LIST_SECRETS,
+    })})
+    out = await collect("secretsmanager:secret", aws)
+    assert [len(p) for p in out] == [0, 2]
+    assert aws.ops("ListSecrets") == [{"MaxResults": 100}, {"MaxResults": 100, "NextToken": "t1"}]
+    assert flat(out)["db/password"].tags == {"owner": "bob", "Name": "not-the-name"}
+
+
+async def test_rds_pages_by_marker_with_max_records() -> None:
+    aws = FakeAws({"DescribeDBInstances": by_token("Marker", {
+        None: {"DBInstances": pages.RDS_DESCRIBE_DB_INSTANCES["DBInstances"][:1], "Marker": "m-1"},
+        "m-1": {"DBInstances": pages.RDS_DESCRIBE_DB_INSTANCES["DBInstances"][1:]},
+    })})
+    out = await collect("rds:db", aws)
+    assert aws.ops("DescribeDBInstances") == [{"MaxRecords": 100}, {"MaxRecords": 100, "Marker": "m-1"}]
+    assert sorted(flat(out)) == ["legacy-mysql", "orders-db"]
+
+
+async def test_iam_is_truncated_false_stops_even_with_a_marker() -> None:
+    aws = FakeAws({
+        "ListGroups": lambda params: {**pages.IAM_LIST_GROUPS, "IsTruncated": False, "Marker": "stale"},
+    })
+    out = await collect("iam:group", aws, region="us-east-1")
+    assert aws.ops("ListGroups") == [{"MaxItems": 1000}]
+    assert [r.region for r in flat(out).values()] == ["global"]
+
+
+async def test_iam_is_truncated_true_passes_the_marker_back() -> None:
+    first = {"Groups": [], "IsTruncated": True, "Marker": "mk-1"}
+    aws = FakeAws({"ListGroups": by_token("Marker", {None: first, "mk-1": pages.IAM_LIST_GROUPS})})
+    out = await collect("iam:group", aws, region="us-east-1")
+    assert aws.ops("ListGroups") == [{"MaxItems": 1000}, {"MaxItems": 1000, "Marker": "mk-1"}]
+    assert list(flat(out)) == ["AGPAEXAMPLEADMINS001"]
+
+
+async def test_lambda_marker_in_next_marker_out_and_list_tags_per_function() -> None:
+    fns = pages.LAMBDA_LIST_FUNCTIONS["Functions"]
+    aws = FakeAws({
+        "ListFunctions": by_token("Marker", {
+            None: {"Functions": fns[:1], "NextMarker": "nm-1"},
+            "nm-1": {"Functions": fns[1:]},
+        }),
+        "ListTags": lambda params: pages.LAMBDA_LIST_TAGS if params["Resource"].endswith("resize-images")
+        else {"Tags": {}},
+    })
+    out = await collect("lambda:function", aws)
+    assert aws.ops("ListFunctions") == [{"MaxItems": 50}, {"MaxItems": 50, "Marker": "nm-1"}]
+    assert sorted(p["Resource"] for p in aws.ops("ListTags")) == sorted(f["FunctionArn"] for f in fns)
+    got = flat(out)
+    assert got["resize-images"].tags == {"owner": "dave", "app": "media"}
+    assert got["from-image"].tags == {}
+
+
+async def test_iam_policies_list_local_scope_with_tags() -> None:
+    aws = FakeAws({
+        "ListPolicies": lambda params: pages.IAM_LIST_POLICIES,
+        "ListPolicyTags": lambda params: {"Tags": [{"Key": "owner", "Value": "sec"}], "IsTruncated": False},
+    })
+    out = await collect("iam:policy", aws, region="us-east-1")
+    assert aws.ops("ListPolicies") == [{"Scope": "Local", "MaxItems": 1000}]
+    assert aws.ops("ListPolicyTags") == [{"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/read-logs"}]
+    assert flat(out)["ANPAEXAMPLEREADLOGS1"].tags == {"owner": "sec"}
+
+
+# --- per-item calls -------------------------------------------------------------------------------
+
+
+async def test_iam_role_tags_per_role_and_a_vanished_role_is_dropped() -> None:
+    aws = FakeAws({
+        "ListRoles": lambda params: pages.IAM_LIST_ROLES,
+        "ListRoleTags": by_key("RoleName", {
+            "deployer": pages.IAM_LIST_ROLE_TAGS,
+            "lambda-exec": client_error("NoSuchEntity", "The role with name lambda-exec cannot be found.", 404),
+        }),
+    })
+    out = await collect("iam:role", aws, region="us-east-1")
+    assert sorted(p["RoleName"] for p in aws.ops("ListRoleTags")) == ["deployer", "lambda-exec"]
+    got = flat(out)
+    assert list(got) == ["AROAEXAMPLEDEPLOYER1"]
+    assert got["AROAEXAMPLEDEPLOYER1"].tags == {"owner": "platform", "cost-center": "42"}
+    assert got["AROAEXAMPLEDEPLOYER1"].region == "global"
+    assert set(aws.regions_of("ListRoleTags")) == {"us-east-1"}
+
+
+async def test_iam_groups_make_no_tag_call() -> None:
+    aws = FakeAws({"ListGroups": lambda params: pages.IAM_LIST_GROUPS})
+    await collect("iam:group", aws, region="us-east-1")
+    assert [op for _, _, op, _ in aws.calls] == ["ListGroups"]
+
+
+async def test_eks_describes_each_cluster_and_drops_one_that_vanished() -> None:
+    aws = FakeAws({
+        "ListClusters": by_token("nextToken", {
+            None: {"clusters": ["prod", "gone"], "nextToken": "nt-1"},
+            "nt-1": {"clusters": ["staging"]},
+        }),
+        "DescribeCluster": by_key("name", {
+            "prod": pages.EKS_DESCRIBE_CLUSTER_PROD,
+            "staging": pages.EKS_DESCRIBE_CLUSTER_STAGING,
+            "gone": client_error("ResourceNotFoundException", "No cluster found for name: gone.", 404),
+        }),
+    })
+    out = await collect("eks:cluster", aws)
+    assert aws.ops("ListClusters") == [{"maxResults": 100}, {"maxResults": 100, "nextToken": "nt-1"}]
+    assert sorted(p["name"] for p in aws.ops("DescribeCluster")) == ["gone", "prod", "staging"]
+    assert [[r.name for r in page] for page in out] == [["prod"], ["staging"]]
+    prod = flat(out)["prod"]
+    assert prod.arn == f"arn:aws:eks:eu-west-1:{ACCOUNT}:cluster/prod"
+    assert prod.tags == {"owner": "carol", "env": "prod"}
+    assert set(aws.regions_of("DescribeCluster")) == {"eu-west-1"}
+
+
+async def test_dynamodb_lists_names_describes_and_tags() -> None:
+    aws = FakeAws({
+        "ListTables": by_token("ExclusiveStartTableName", {
+            None: {"TableNames": ["orders"], "LastEvaluatedTableName": "orders"},
+            "orders": {"TableNames": ["dropped"]},
+        }),
+        "DescribeTable": by_key("TableName", {
+            "orders": pages.DYNAMODB_DESCRIBE_TABLE,
+            "dropped": client_error("ResourceNotFoundException", "Requested resource not found"),
+        }),
+        "ListTagsOfResource": lambda params: pages.DYNAMODB_LIST_TAGS_OF_RESOURCE,
+    })
+    out = await collect("dynamodb:table", aws)
+    assert aws.ops("ListTables") == [{"Limit": 100}, {"Limit": 100, "ExclusiveStartTableName": "orders"}]
+    assert aws.ops("ListTagsOfResource") == [{"ResourceArn": f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/orders"}]
+    assert [[r.name for r in page] for page in out] == [["orders"], []]
+    assert flat(out)["orders"].tags == {"owner": "erin"}
+
+
+async def test_a_tag_call_that_finds_the_resource_gone_drops_only_that_item() -> None:
+    aws = FakeAws({
+        "ListTables": lambda params: {"TableNames": ["orders", "users"]},
+        "DescribeTable": lambda params: {"Table": {**pages.DYNAMODB_DESCRIBE_TABLE["Table"],
+                                                   "TableName": params["TableName"],
+                                                   "TableArn": f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/"
+                                                               + params["TableName"]}},
+        "ListTagsOfResource": lambda params: client_error("ResourceNotFoundException", "gone")
+        if params["ResourceArn"].endswith("/users") else pages.DYNAMODB_LIST_TAGS_OF_RESOURCE,
+    })
+    out = await collect("dynamodb:table", aws)
+    assert list(flat(out)) == ["orders"]
+
+
+# --- S3 -------------------------------------------------------------------------------------------
+
+
+def s3_aws(tagging: dict[str, Any], location: dict[str, Any] | None = None,
+           buckets: list[dict[str, Any]] | None = None) -> FakeAws:
+    listing = {**pages.S3_LIST_BUCKETS, "Buckets": buckets if buckets is not None else pages.S3_LIST_BUCKETS["Buckets"]}
+    return FakeAws({
+        "ListBuckets": lambda params: listing,
+        "GetBucketLocation": by_key("Bucket", location or {}),
+        "GetBucketTagging": by_key("Bucket", tagging),
+    })
+
+
+async def test_s3_location_only_for_buckets_without_bucket_region_and_tags_in_the_bucket_region() -> None:
+    aws = s3_aws(
+        tagging={
+            "acme-logs": {"TagSet": [{"Key": "owner", "Value": "ops"}]},
+            "acme-legacy": client_error("NoSuchTagSet", "The TagSet does not exist", 404),
+        },
+        location={"acme-legacy": {"LocationConstraint": "EU"}},
+    )
+    out = await collect("s3:bucket", aws, region="us-east-1")
+    assert aws.ops("ListBuckets") == [{"MaxBuckets": 1000}]
+    assert aws.ops("GetBucketLocation") == [{"Bucket": "acme-legacy"}]  # acme-logs had BucketRegion
+    assert aws.regions_of("GetBucketLocation") == ["us-east-1"]
+    tagging_regions = {p["Bucket"]: r for r, _, op, p in aws.calls if op == "GetBucketTagging"}
+    assert tagging_regions == {"acme-logs": "eu-west-1", "acme-legacy": "eu-west-1"}
+    got = flat(out)
+    assert got["acme-logs"].tags == {"owner": "ops"}
+    assert got["acme-legacy"].tags == {}  # NoSuchTagSet: no tags, not an error
+    assert got["acme-legacy"].region == "eu-west-1"  # legacy "EU" location
+    assert {r.account_id for r in got.values()} == {ACCOUNT}
+    assert ("eu-west-1", "s3") in aws.callers
+
+
+async def test_s3_tag_call_goes_to_the_bucket_region_given_by_list_buckets() -> None:
+    buckets = [
+        {"Name": "apse2", "BucketRegion": "ap-southeast-2"},
+        {"Name": "use1", "BucketRegion": "us-east-1"},
+        {"Name": "nolocation"},
+    ]
+    aws = s3_aws(
+        tagging={n: {"TagSet": []} for n in ("apse2", "use1", "nolocation")},
+        location={"nolocation": {"LocationConstraint": None}},
+        buckets=buckets,
+    )
+    out = await collect("s3:bucket", aws, region="eu-west-1")
+    tagging_regions = {p["Bucket"]: r for r, _, op, p in aws.calls if op == "GetBucketTagging"}
+    assert tagging_regions == {"apse2": "ap-southeast-2", "use1": "us-east-1", "nolocation": "us-east-1"}
+    assert {r.name: r.region for r in flat(out).values()} == tagging_regions
+
+
+async def test_s3_continuation_token_pagination() -> None:
+    aws = FakeAws({
+        "ListBuckets": by_token("ContinuationToken", {
+            None: {"Buckets": [{"Name": "a", "BucketRegion": "eu-west-1"}], "ContinuationToken": "ct-1"},
+            "ct-1": {"Buckets": [{"Name": "b", "BucketRegion": "eu-west-1"}]},
+        }),
+        "GetBucketTagging": lambda params: client_error("NoSuchTagSet", "none", 404),
+    })
+    out = await collect("s3:bucket", aws, region="us-east-1")
+    assert aws.ops("ListBuckets") == [{"MaxBuckets": 1000}, {"MaxBuckets": 1000, "ContinuationToken": "ct-1"}]
+    assert aws.ops("GetBucketLocation") == []
+    assert [[r.name for r in p] for p in out] == [["a"], ["b"]]
+
+
+async def test_s3_bucket_deleted_between_list_and_tagging_is_dropped() -> None:
+    aws = s3_aws(tagging={
+        "acme-logs": client_error("NoSuchBucket", "The specified bucket does not exist", 404),
+        "acme-legacy": {"TagSet": []},
+    }, location={"acme-legacy": {"LocationConstraint": None}})
+    out = await collect("s3:bucket", aws, region="us-east-1")
+    assert list(flat(out)) == ["acme-legacy"]
+
+
+async def test_s3_bucket_deleted_before_get_bucket_location_is_dropped() -> None:
+    aws = s3_aws(
+        tagging={"acme-logs": {"TagSet": []}},
+        location={"acme-legacy": client_error("NoSuchBucket", "The specified bucket does not exist", 404)},
+    )
+    out = await collect("s3:bucket", aws, region="us-east-1")
+    assert list(flat(out)) == ["acme-logs"]
+    assert [p["Bucket"] for p in aws.ops("GetBucketTagging")] == ["acme-logs"]
+
+
+# --- errors that propagate ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "ThrottlingException", "InternalError", "ValidationError"])
+async def test_other_errors_in_a_tag_call_propagate(code: str) -> None:
+    aws = FakeAws({
+        "ListRoles": lambda params: pages.IAM_LIST_ROLES,
+        "ListRoleTags": lambda params: client_error(code),
+    })
+    with pytest.raises(ClientError) as info:
+        await collect("iam:role", aws, region="us-east-1")
+    assert error_code(info.value) == code
+
+
+async def test_access_denied_on_s3_tagging_is_not_read_as_no_tags() -> None:
+    aws = s3_aws(tagging={"acme-logs": client_error("AccessDenied", "denied", 403),
+                          "acme-legacy": {"TagSet": []}},
+                 location={"acme-legacy": {"LocationConstraint": None}})
+    with pytest.raises(ClientError, match="AccessDenied"):
+        await collect("s3:bucket", aws, region="us-east-1")
+
+
+async def test_errors_of_a_describe_call_propagate() -> None:
+    aws = FakeAws({
+        "ListClusters": lambda params: {"clusters": ["prod"]},
+        "DescribeCluster": lambda params: client_error("AccessDeniedException", "no", 403),
+    })
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        await collect("eks:cluster", aws)
+
+
+async def test_an_error_on_a_later_page_propagates_after_the_earlier_pages() -> None:
+    aws = FakeAws({"DescribeInstances": lambda params: (
+        client_error("UnauthorizedOperation", "no", 403) if params.get("NextToken")
+        else {**pages.EC2_DESCRIBE_INSTANCES, "NextToken": "tok-2"}
+    )})
+    ctx = ScopeContext(account_id=ACCOUNT, region="eu-west-1")
+    seen: list[list[Resource]] = []
+    with pytest.raises(ClientError, match="UnauthorizedOperation"):
+        async for page in fetch_service_scope(spec_for("ec2:instance"), ctx, aws.caller_for, CallStats()):
+            seen.append(page)
+    assert [len(p) for p in seen] == [2]
+
+
+async def test_a_non_client_error_propagates() -> None:
+    def broken(params: dict[str, Any]) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://ec2.eu-west-1.amazonaws.com")
+
+    with pytest.raises(EndpointConnectionError):
+        await collect("ec2:instance", FakeAws({"DescribeInstances": broken}))
+
+
+# --- sync.aws.errors.classify ---------------------------------------------------------------------
+
+DESIGN_THROTTLING_CODES = ("Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+                           "RequestLimitExceeded", "SlowDown", "RequestThrottled", "EC2ThrottledException")
+
+
+@pytest.mark.parametrize("code", DESIGN_THROTTLING_CODES)
+def test_throttling_codes_are_throttled(code: str) -> None:
+    assert code in THROTTLING_CODES
+    got = classify(client_error(code, "Rate exceeded", 400))
+    assert got.kind is ErrorClass.THROTTLED and got.kind.retryable
+    assert (got.code, got.message) == (code, "Rate exceeded")
+
+
+def test_http_429_is_throttled_whatever_the_code() -> None:
+    assert classify(client_error("SomethingNew", status=429)).kind is ErrorClass.THROTTLED
+    assert classify(client_error("AccessDenied", status=429)).kind is ErrorClass.THROTTLED
+
+
+def test_a_throttling_code_with_a_5xx_status_is_still_throttled() -> None:
+    assert classify(client_error("SlowDown", status=503)).kind is ErrorClass.THROTTLED
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "OptInRequired",
+                                  "AuthFailure", "InvalidClientTokenId"])
+def test_skip_codes_are_skipped_not_retried(code: str) -> None:
+    assert code in SKIP_CODES
+    got = classify(client_error(code, status=403))
+    assert got.kind is ErrorClass.SKIP and not got.kind.retryable
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_is_transient(status: int) -> None:
+    got = classify(client_error("WeirdServerThing", status=status))
+    assert got.kind is ErrorClass.TRANSIENT and got.kind.retryable
+
+
+@pytest.mark.parametrize("code", ["InternalError", "ServiceUnavailable", "RequestTimeout"])
+def test_transient_codes_are_transient_even_without_5xx(code: str) -> None:
+    assert classify(client_error(code, status=400)).kind is ErrorClass.TRANSIENT
+
+
+@pytest.mark.parametrize("code", ["ValidationException", "InvalidParameterValue", "NoSuchEntity", "MalformedPolicy"])
+def test_other_client_errors_fail(code: str) -> None:
+    got = classify(client_error(code, status=400))
+    assert got.kind is ErrorClass.FAIL and not got.kind.retryable
+
+
+def test_non_client_errors() -> None:
+    assert classify(EndpointConnectionError(endpoint_url="https://x")).kind is ErrorClass.TRANSIENT
+    assert classify(ReadTimeoutError(endpoint_url="https://x")).kind is ErrorClass.TRANSIENT
+    assert classify(TimeoutError()).kind is ErrorClass.TRANSIENT
+    assert classify(aiohttp.ClientConnectionError("reset")).kind is ErrorClass.TRANSIENT
+    assert classify(ConnectionResetError()).kind is ErrorClass.TRANSIENT
+    assert classify(NoCredentialsError()).kind is ErrorClass.FAIL
+    got = classify(ValueError("bad"))
+    assert (got.kind, got.code, got.message) == (ErrorClass.FAIL, "ValueError", "bad")
+
+
+def test_error_code_and_message_of_a_client_error() -> None:
+    exc = client_error("NoSuchTagSet", "The TagSet does not exist", 404, "GetBucketTagging")
+    assert error_code(exc) == "NoSuchTagSet"
+    assert classify(exc).message == "The TagSet does not exist"
+
+
+# --- sync.aws.limits ------------------------------------------------------------------------------
+
+
+def test_limit_for_prefers_the_action_specific_row() -> None:
+    search = limit_for("resource-explorer-2", "Search")
+    assert (search.action, search.rate) == ("Search", 5.0)
+    other = limit_for("resource-explorer-2", "ListResources")
+    assert (other.action, other.rate) == (None, 3.0)
+    tags = limit_for("dynamodb", "ListTagsOfResource")
+    assert (tags.service, tags.action, tags.rate) == ("dynamodb", "ListTagsOfResource", 10.0)
+    assert limit_for("dynamodb", "DescribeTable") is DEFAULT_LIMIT
+    ec2 = limit_for("ec2", "DescribeInstances")
+    assert (ec2.service, ec2.action, ec2.rate, ec2.burst) == ("ec2", None, 20.0, 100)
+    assert limit_for("no-such-service", "Anything") is DEFAULT_LIMIT
+    assert all(limit.source for limit in limits.RATE_LIMITS)  # every row cites its quota
+
+
+def test_iam_and_organizations_share_one_global_bucket_per_account() -> None:
+    lim = Limiters()
+    iam = lim.bucket("111111111111", "us-east-1", "iam", "ListRoles")
+    assert lim.bucket("111111111111", "eu-west-1", "iam", "ListRoleTags") is iam
+    assert lim.bucket("222222222222", "us-east-1", "iam", "ListRoles") is not iam
+    org = lim.bucket("111111111111", "us-east-1", "organizations", "ListAccountsForParent")
+    assert lim.bucket("111111111111", "ap-south-1", "organizations", "ListRoots") is org
+    assert org is not iam
+    assert lim._buckets.keys() >= {("111111111111", "global", "iam", "*"),
+                                   ("111111111111", "global", "organizations", "*")}
+
+
+def test_regional_services_get_a_bucket_per_region_and_action_rows_their_own() -> None:
+    lim = Limiters()
+    ec2_us = lim.bucket("111111111111", "us-east-1", "ec2", "DescribeInstances")
+    assert lim.bucket("111111111111", "us-east-1", "ec2", "DescribeRegions") is ec2_us  # service-wide row
+    assert lim.bucket("111111111111", "eu-west-1", "ec2", "DescribeInstances") is not ec2_us
+    tags = lim.bucket("111111111111", "eu-west-1", "dynamodb", "ListTagsOfResource")
+    describe = lim.bucket("111111111111", "eu-west-1", "dynamodb", "DescribeTable")
+    assert tags is not describe and (tags.rate, tags.burst) == (10.0, 10)
+    assert (describe.rate, describe.burst) == (DEFAULT_LIMIT.rate, DEFAULT_LIMIT.burst)
+
+
+def test_limiters_scale_the_rate() -> None:
+    assert Limiters(scale=0.5).bucket("1", "us-east-1", "ec2", "DescribeInstances").rate == 10.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        self.now += delay
+        await _REAL_SLEEP(0)
+
+
+_REAL_SLEEP = asyncio.sleep
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A virtual clock for sync.aws.limits only (the event loop keeps the real one)."""
+    fake = FakeClock()
+    monkeypatch.setattr(limits, "time", SimpleNamespace(monotonic=fake.monotonic))
+    monkeypatch.setattr(limits, "asyncio", SimpleNamespace(sleep=fake.sleep, Lock=asyncio.Lock,
+                                                          Semaphore=asyncio.Semaphore))
+    return fake
+
+
+async def test_token_bucket_spends_the_burst_then_admits_at_its_rate(clock: FakeClock) -> None:
+    # Rates are powers of two so that virtual time adds up exactly in floating point.
+    bucket = TokenBucket(rate=4.0, burst=2, in_flight=100)
+    entered: list[tuple[int, float]] = []
+
+    async def request(n: int) -> None:
+        async with bucket:
+            entered.append((n, clock.now))
+
+    await asyncio.gather(*(request(n) for n in range(6)))
+    assert [n for n, _ in entered] == list(range(6))  # first come, first served
+    assert [t for _, t in entered] == [0.0, 0.0, 0.25, 0.5, 0.75, 1.0]
+    assert clock.sleeps == [0.25] * 4  # never more than `rate` admissions per virtual second
+
+
+async def test_token_bucket_refills_with_time_up_to_its_burst(clock: FakeClock) -> None:
+    bucket = TokenBucket(rate=4.0, burst=3, in_flight=10)
+    for _ in range(3):
+        async with bucket:
+            pass
+    assert clock.sleeps == []
+    clock.now += 16.0  # idle long enough to refill many times over, but the bucket holds only `burst`
+    for _ in range(4):
+        async with bucket:
+            pass
+    assert clock.sleeps == [0.25]
+
+
+async def test_throttled_halves_the_rate_and_succeeded_wins_it_back(clock: FakeClock) -> None:
+    bucket = TokenBucket(rate=8.0, burst=5, in_flight=10)
+    bucket.throttled()
+    assert bucket.rate == 4.0
+    async with bucket:  # a throttle empties the bucket: wait for one token at the halved rate
+        pass
+    assert clock.sleeps == [0.25]
+    for _ in range(10):
+        bucket.throttled()
+    assert bucket.rate == pytest.approx(0.4)  # floor: nominal / 20
+    for _ in range(200):
+        bucket.succeeded()
+    assert bucket.rate == 8.0  # back to, never beyond, the nominal rate
+
+
+async def test_token_bucket_caps_requests_in_flight() -> None:
+    bucket = TokenBucket(rate=1e9, burst=1000, in_flight=2)
+    active = 0
+    peak = 0
+
+    async def request() -> None:
+        nonlocal active, peak
+        async with bucket:
+            active += 1
+            peak = max(peak, active)
+            for _ in range(3):
+                await asyncio.sleep(0)
+            active -= 1
+
+    await asyncio.gather(*(request() for _ in range(6)))
+    assert peak == 2 and active == 0
