@@ -159,3 +159,34 @@ def test_a_failed_read_keeps_the_previous_directory(env: tuple[Seeded, str, str]
     with duckdb.connect(catalog, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM idp_memberships").fetchall()[0][0] >= 2
     assert len(_approvers(_owners(catalog, seeded.arns["team"]))) == 2
+
+
+def test_orgsim_identity_store_matches_its_ground_truth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second Identity Store implementation, with more than one page of users (orgsim has no sso-admin)."""
+    import orgsim
+
+    overrides = {"quotas": {"enabled": False}, "identity": {"users": 230, "groups": 7, "members_per_group": 40}}
+    with orgsim.run_in_thread("small", overrides=overrides) as sim:
+        for key, value in sim.env().items():
+            monkeypatch.setenv(key, value)
+        identity = sim.world.identity
+        config = write(tmp_path / "orgsync.toml", f"""
+[[integration]]
+name = "sim"
+type = "aws-organization"
+region = "us-east-1"
+sso_region = "{sim.world.org.identity_region}"
+sso_portal = "https://sim.awsapps.com/start"
+""")
+        catalog = str(tmp_path / "c.duckdb")
+        without_id = run_cli("idp", "sync", config, "--catalog", catalog, "--max-attempts", "1")
+        assert without_id.exit_code == 1 and "pass --identity-store-id" in without_id.output
+        result = run_cli("idp", "sync", config, "--catalog", catalog, "--identity-store-id", identity.store_id)
+        assert result.exit_code == 0, result.output
+    with duckdb.connect(catalog, read_only=True) as con:
+        users = dict(con.execute("SELECT user_name, primary_email FROM idp_users").fetchall())
+        members = set(con.execute("SELECT g.display_name, u.user_name FROM idp_memberships m "
+                                  "JOIN idp_groups g USING (integration, group_id) "
+                                  "JOIN idp_users u USING (integration, user_id)").fetchall())
+    assert users == {u.user_name: u.email for u in identity.users}
+    assert members == {(g.display_name, identity.users[i].user_name) for g in identity.groups for i in g.members}

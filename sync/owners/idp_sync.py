@@ -89,7 +89,12 @@ async def fetch_identity_store(integration: Integration, *, identity_store_id: s
                 error = classify(exc)
                 raise IdpSourceError(f"{service}:{operation} in {region}: {error.code}: {error.message}") from exc
 
-        store_id = identity_store_id or await find_identity_store(call, region)
+        store_id = identity_store_id
+        if store_id is None:
+            try:
+                store_id = await find_identity_store(call, region)
+            except IdpSourceError as exc:
+                raise IdpSourceError(f"{exc} (pass --identity-store-id to skip ListInstances)") from exc
         try:
             directory = await read_identity_store(call, store_id)
         except* IdpSourceError as group:
