@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from catalog.schema import check_readable, migrate
+from catalog.schema import SCHEMA_VERSION, check_readable, migrate
 
 DEFAULT_CATALOG = "orgsync.duckdb"
 READ_WAIT_SECONDS = 10.0
@@ -60,14 +60,25 @@ def _open(path: str, *, read_only: bool, wait: float) -> duckdb.DuckDBPyConnecti
 
 @contextmanager
 def open_reader(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection; an older catalog is upgraded first, so every reader sees one schema."""
     if not Path(path).exists():
         raise CatalogMissing(f"no catalog at {path}: run `orgsync sync CONFIG --catalog {path}` first")
     con = _open(path, read_only=True, wait=READ_WAIT_SECONDS)
     try:
-        check_readable(con, path)
+        if check_readable(con, path) < SCHEMA_VERSION:
+            con.close()
+            upgrade(path)
+            con = _open(path, read_only=True, wait=READ_WAIT_SECONDS)
+            check_readable(con, path)
         yield con
     finally:
         con.close()
+
+
+def upgrade(path: str) -> None:
+    """Migrate the catalog at `path` to the current schema in one transaction (a no-op if current)."""
+    with open_writer(path):
+        pass
 
 
 @contextmanager
@@ -76,7 +87,11 @@ def open_writer(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
     con = _open(path, read_only=False, wait=WRITE_WAIT_SECONDS)
     try:
         con.execute("BEGIN").fetchall()
-        migrate(con, path)
+        try:
+            migrate(con, path)
+        except BaseException:
+            con.execute("ROLLBACK").fetchall()
+            raise
         con.execute("COMMIT").fetchall()
         yield con
     finally:

@@ -4,6 +4,11 @@ The catalog records its schema version in `catalog_meta`; a newer orgsync upgrad
 catalog in place (every migration keeps every row), an older orgsync refuses a newer catalog.
 `last_seen` of a live resource is derived from its scope's last completed sync (`scope_state`)
 so that an unchanged re-sync rewrites no resource row.
+
+v2 adds the change history (`resource_changes`, one row per resource added, modified, deleted
+or restored by a sync), each scope's last attempt (`scope_attempts`, from which `stale_resources`
+tells which current rows could not be refreshed), and the macros `tags_diff(old, new)` and
+`resources_as_of(ts)`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import duckdb
 
 from catalog.sql import execute, fetch_one
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class CatalogVersionError(Exception):
@@ -126,7 +131,113 @@ LEFT JOIN scope_state s
 CREATE VIEW current_resources AS SELECT * FROM resources WHERE deleted_at IS NULL;
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1}  # version -> DDL that brings version-1 to version
+# Every statement here runs on a v1 catalog full of rows: add, never rebuild.
+_V2 = """
+CREATE TABLE resource_changes (
+    sync_id BIGINT NOT NULL,
+    integration VARCHAR NOT NULL,
+    arn VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
+    resource_type VARCHAR NOT NULL,
+    change VARCHAR NOT NULL,           -- added | modified | deleted | restored
+    changed_at TIMESTAMPTZ NOT NULL,   -- the sync's finish time
+    old_tags JSON,                     -- before the change; NULL for added
+    new_tags JSON,                     -- after the change; NULL for deleted
+    old_owner VARCHAR,                 -- owner tag value before / after, likewise
+    new_owner VARCHAR
+);
+
+-- The latest attempt at each scope, whatever its outcome (scope_state keeps the last success).
+CREATE TABLE scope_attempts (
+    integration VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
+    resource_type VARCHAR NOT NULL,
+    sync_id BIGINT NOT NULL,
+    status VARCHAR NOT NULL,            -- complete | skipped | failed
+    error_code VARCHAR,
+    error_message VARCHAR,
+    attempted_at TIMESTAMPTZ,
+    PRIMARY KEY (integration, account_id, region, resource_type)
+);
+
+INSERT INTO scope_attempts
+SELECT s.integration, s.account_id, s.region, s.resource_type, s.sync_id, s.status, s.error_code,
+       s.error_message, r.finished_at
+FROM sync_scopes s JOIN sync_runs r USING (sync_id)
+QUALIFY row_number() OVER (PARTITION BY s.integration, s.account_id, s.region, s.resource_type
+                           ORDER BY s.sync_id DESC) = 1;
+
+-- Current rows the last sync could not confirm: their scope failed or was skipped, their
+-- account could not be entered, or the whole integration failed. They are kept, not deleted.
+CREATE VIEW stale_resources AS
+SELECT r.integration, r.arn, r.account_id, r.region, r.resource_type, r.resource_id, r.name, r.owner_tag_value,
+       CASE WHEN i.status = 'error' THEN 'integration failed'
+            WHEN a.status = 'failed' THEN 'account failed'
+            ELSE 'scope ' || sa.status END AS stale_reason,
+       CASE WHEN i.status = 'error' THEN i.status_reason
+            WHEN a.status = 'failed' THEN a.status_reason
+            ELSE concat_ws(': ', sa.error_code, sa.error_message) END AS error,
+       st.last_complete_at AS confirmed_at
+FROM resource_rows r
+JOIN integrations i ON i.name = r.integration
+LEFT JOIN accounts a ON a.integration = r.integration AND a.account_id = r.account_id
+LEFT JOIN scope_attempts sa
+  ON sa.integration = r.integration AND sa.account_id = r.account_id
+ AND sa.region = r.scope_region AND sa.resource_type = r.resource_type
+LEFT JOIN scope_state st
+  ON st.integration = r.integration AND st.account_id = r.account_id
+ AND st.region = r.scope_region AND st.resource_type = r.resource_type
+WHERE r.deleted_at IS NULL
+  AND (i.status = 'error' OR a.status = 'failed' OR sa.status IN ('failed', 'skipped'));
+
+CREATE MACRO tag_map(tags) AS coalesce(CAST(CAST(tags AS JSON) AS MAP(VARCHAR, VARCHAR)), MAP {});
+
+-- What changed between two tag sets: keys added and removed with their values, and keys whose
+-- value changed as [old, new].
+CREATE MACRO tags_diff(old_tags, new_tags) AS {
+    'added': map_from_entries([e FOR e IN map_entries(tag_map(new_tags))
+                               IF NOT map_contains(tag_map(old_tags), e.key)]),
+    'removed': map_from_entries([e FOR e IN map_entries(tag_map(old_tags))
+                                 IF NOT map_contains(tag_map(new_tags), e.key)]),
+    'changed': map_from_entries([{'key': e.key, 'value': [tag_map(old_tags)[e.key], e.value]}
+                                 FOR e IN map_entries(tag_map(new_tags))
+                                 IF map_contains(tag_map(old_tags), e.key)
+                                    AND tag_map(old_tags)[e.key] <> e.value])
+};
+
+-- The inventory as it was at `ts`. Presence and tags come from the last change at or before ts;
+-- failing that (history pruned, or a resource older than the history) from the first change
+-- after ts, which recorded the tags it replaced; failing that from the row itself. Columns
+-- other than tags and owner are the latest known.
+CREATE MACRO resources_as_of(ts) AS TABLE
+WITH point AS (SELECT CAST(ts AS TIMESTAMPTZ) AS moment),
+before AS (
+    SELECT c.integration, c.arn,
+           arg_max({'change': c.change, 'tags': c.new_tags, 'owner': c.new_owner}, c.sync_id) AS last
+    FROM resource_changes c, point WHERE c.changed_at <= point.moment GROUP BY ALL
+),
+after AS (
+    SELECT c.integration, c.arn,
+           arg_min({'change': c.change, 'tags': c.old_tags, 'owner': c.old_owner}, c.sync_id) AS next
+    FROM resource_changes c, point WHERE c.changed_at > point.moment GROUP BY ALL
+)
+SELECT r.integration, r.arn, r.account_id, r.region, r.service, r.resource_type, r.resource_id, r.name,
+       CASE WHEN b.arn IS NOT NULL THEN b.last.tags
+            WHEN n.arn IS NOT NULL THEN n.next.tags ELSE r.tags END AS tags,
+       CASE WHEN b.arn IS NOT NULL THEN b.last.owner
+            WHEN n.arn IS NOT NULL THEN n.next.owner ELSE r.owner_tag_value END AS owner_tag_value,
+       r.source, r.properties, r.first_seen
+FROM resource_rows r CROSS JOIN point
+LEFT JOIN before b ON b.integration = r.integration AND b.arn = r.arn
+LEFT JOIN after n ON n.integration = r.integration AND n.arn = r.arn
+WHERE CASE WHEN b.arn IS NOT NULL THEN b.last.change <> 'deleted'
+           WHEN n.arn IS NOT NULL THEN n.next.change IN ('modified', 'deleted') AND r.first_seen <= point.moment
+           ELSE r.first_seen <= point.moment AND (r.deleted_at IS NULL OR r.deleted_at > point.moment) END;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}  # version -> DDL that brings version-1 to version
 
 
 def catalog_version(con: duckdb.DuckDBPyConnection) -> int:

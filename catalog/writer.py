@@ -8,9 +8,10 @@ in this run and did not list it. Rows whose content hash did not change are not 
 
 from __future__ import annotations
 
+import duckdb
 import orjson
 import pyarrow as pa
-import duckdb
+import pyarrow.compute as pc
 
 from catalog.connect import open_writer
 from catalog.records import MergeCounts, RunRecord
@@ -19,47 +20,89 @@ from catalog.staging import STAGED_SCHEMA
 
 _HASHED = "name, tags, owner_tag_value, properties, region, scope_region, resource_id, source, account_id, resource_type"
 
-_STAGE = f"""
-CREATE TEMP TABLE staged AS
-SELECT *, hash({_HASHED}) AS content_hash FROM staged_arrow
+# Only when the run listed an ARN twice (e.g. a global resource seen from two scopes) is the
+# staged data copied to pick one; otherwise the Arrow rows are read in place.
+_STAGE_DEDUPED = """
+CREATE TEMP TABLE staged AS SELECT * FROM staged_arrow
 QUALIFY row_number() OVER (PARTITION BY arn ORDER BY scope_region) = 1
 """
+_STAGE_AS_IS = "CREATE TEMP VIEW staged AS SELECT * FROM staged_arrow"
 
-_SET_FROM_STAGED = """
-    account_id = s.account_id, region = s.region, scope_region = s.scope_region, service = s.service,
-    resource_type = s.resource_type, resource_id = s.resource_id, name = s.name, tags = s.tags,
-    owner_tag_value = s.owner_tag_value, source = s.source, properties = s.properties,
-    last_reported_at = s.last_reported_at, content_hash = s.content_hash
+# The staged rows that differ from the catalog: new, changed, or back after a deletion. An
+# unchanged row (same content hash, live) is not in here and is never written.
+_DIFF = f"""
+CREATE TEMP TABLE diff AS
+WITH s AS (SELECT *, hash({_HASHED}) AS content_hash FROM staged)
+SELECT s.*, r.rid, r.first_seen AS old_first_seen,
+       CASE WHEN r.rid IS NULL THEN 'added' WHEN r.deleted_at IS NOT NULL THEN 'restored' ELSE 'modified' END
+           AS change
+FROM s LEFT JOIN (SELECT rowid AS rid, arn, content_hash, first_seen, deleted_at
+                  FROM resource_rows WHERE integration = $integration) r ON r.arn = s.arn
+WHERE r.rid IS NULL OR r.deleted_at IS NOT NULL OR r.content_hash <> s.content_hash
 """
 
-_RESTORE = f"""
-UPDATE resource_rows AS r SET {_SET_FROM_STAGED}, deleted_at = NULL, last_seen = $now, sync_id = $sync
-FROM staged s WHERE r.integration = $integration AND r.arn = s.arn AND r.deleted_at IS NOT NULL
+# An integration's first sync: every row is new, and copying a million of them into a temporary
+# table first would double the cost of the commit.
+_DIFF_ALL_NEW = f"""
+CREATE TEMP VIEW diff AS
+SELECT *, hash({_HASHED}) AS content_hash, NULL::BIGINT AS rid, NULL::TIMESTAMPTZ AS old_first_seen,
+       'added' AS change
+FROM staged
 """
 
-_MODIFY = f"""
-UPDATE resource_rows AS r SET {_SET_FROM_STAGED}, last_seen = $now, sync_id = $sync
-FROM staged s WHERE r.integration = $integration AND r.arn = s.arn AND r.deleted_at IS NULL
-  AND r.content_hash <> s.content_hash
-"""
-
-_INSERT = """
-INSERT INTO resource_rows
-SELECT $integration, s.arn, s.account_id, s.region, s.scope_region, s.service, s.resource_type,
-       s.resource_id, s.name, s.tags, s.owner_tag_value, s.source, s.properties, s.last_reported_at,
-       s.content_hash, $now, $now, NULL, $sync
-FROM staged s
-WHERE NOT EXISTS (SELECT 1 FROM resource_rows r WHERE r.integration = $integration AND r.arn = s.arn)
-"""
-
-# last_seen of a vanished row: the last time its scope completed before this run.
-_DELETE = """
-UPDATE resource_rows AS r
-SET deleted_at = $now, sync_id = $sync, last_seen = greatest(r.last_seen, coalesce(d.previous_complete_at, r.last_seen))
-FROM done_scopes d
+# Live rows of scopes that completed in this run without listing them. last_seen of a vanished
+# row: the last time its scope completed before this run.
+_GONE = """
+CREATE TEMP TABLE gone AS
+SELECT r.rowid AS rid, r.arn, r.account_id, r.region, r.resource_type, r.tags, r.owner_tag_value,
+       greatest(r.last_seen, coalesce(d.previous_complete_at, r.last_seen)) AS last_seen
+FROM resource_rows r
+JOIN done_scopes d ON r.account_id = d.account_id AND r.scope_region = d.region AND r.resource_type = d.resource_type
 WHERE r.integration = $integration AND r.deleted_at IS NULL
-  AND r.account_id = d.account_id AND r.scope_region = d.region AND r.resource_type = d.resource_type
   AND NOT EXISTS (SELECT 1 FROM staged s WHERE s.arn = r.arn)
+"""
+
+_HISTORY_GONE = """
+SELECT $sync, $integration, arn, account_id, region, resource_type, 'deleted', $now,
+       tags, NULL, owner_tag_value, NULL
+FROM gone
+"""
+
+_HISTORY = f"""
+INSERT INTO resource_changes
+SELECT $sync, $integration, d.arn, d.account_id, d.region, d.resource_type, d.change, $now,
+       o.tags, d.tags, o.owner_tag_value, d.owner_tag_value
+FROM diff d LEFT JOIN (SELECT rowid AS rid, tags, owner_tag_value FROM resource_rows
+                       WHERE rowid IN (SELECT rid FROM diff)) o ON o.rid = d.rid
+UNION ALL {_HISTORY_GONE}
+"""
+
+_HISTORY_ALL_NEW = f"""
+INSERT INTO resource_changes
+SELECT $sync, $integration, arn, account_id, region, resource_type, 'added', $now,
+       NULL, tags, NULL, owner_tag_value
+FROM staged
+UNION ALL {_HISTORY_GONE}
+"""
+
+# A changed row is replaced (delete + append) rather than updated in place: DuckDB rewrites every
+# updated column of every row group an UPDATE touches at the next checkpoint, so updating 1% of
+# the rows scattered over the table rewrites most of it, while deletes and appends write about
+# as much as changed.
+_REPLACED = "DELETE FROM resource_rows WHERE rowid IN (SELECT rid FROM diff WHERE rid IS NOT NULL)"
+
+_WRITE = """
+INSERT INTO resource_rows
+SELECT $integration, arn, account_id, region, scope_region, service, resource_type, resource_id, name, tags,
+       owner_tag_value, source, properties, last_reported_at, content_hash, coalesce(old_first_seen, $now),
+       $now, NULL, $sync
+FROM diff
+"""
+
+# Three narrow columns: cheap to update in place.
+_DELETE = """
+UPDATE resource_rows SET deleted_at = $now, sync_id = $sync, last_seen = g.last_seen
+FROM gone g WHERE resource_rows.rowid = g.rid
 """
 
 _DONE_SCOPES = """
@@ -74,6 +117,17 @@ _SCOPE_STATE = """
 INSERT OR REPLACE INTO scope_state
 SELECT $integration, account_id, region, resource_type, $sync, $now, resources FROM done_scopes
 """
+
+# A scope listed twice in one run counts by its worst outcome.
+_SCOPE_ATTEMPTS = """
+INSERT OR REPLACE INTO scope_attempts
+SELECT $integration, account_id, region, resource_type, $sync, status, error_code, error_message, $now
+FROM scope_arrow
+QUALIFY row_number() OVER (PARTITION BY account_id, region, resource_type
+                           ORDER BY CASE status WHEN 'failed' THEN 0 WHEN 'skipped' THEN 1 ELSE 2 END) = 1
+"""
+
+_TEMPS = ("gone", "done_scopes")
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
@@ -157,6 +211,7 @@ def _write_run_tables(
             "INSERT INTO sync_scopes SELECT $sync, $integration, * FROM scope_arrow",
             {"sync": sync_id, "integration": run.integration},
         )
+        execute(con, _SCOPE_ATTEMPTS, {"sync": sync_id, "integration": run.integration, "now": run.finished_at})
         con.unregister("scope_arrow")
     for a in run.accounts:
         # Accounts that failed keep the regions they had: the next successful run fills them in.
@@ -225,38 +280,56 @@ def _version() -> str:
         return "unknown"
 
 
+def _run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
+    # DuckDB refuses named parameters a statement does not use.
+    execute(con, sql, {k: v for k, v in params.items() if f"${k}" in sql})
+
+
+def _merge(con: duckdb.DuckDBPyConnection, rows: pa.Table, params: dict[str, object]) -> dict[str, int]:
+    """Rows, history and scope state of one run; returns how many resources each change touched."""
+    duplicated = rows.num_rows > 0 and pc.count_distinct(rows["arn"]).as_py() < rows.num_rows
+    first = _count(con, "SELECT count(*) FROM resource_rows WHERE integration = $integration",
+                   {"integration": params["integration"]}) == 0
+    for sql in (_STAGE_DEDUPED if duplicated else _STAGE_AS_IS, _DONE_SCOPES, _DIFF_ALL_NEW if first else _DIFF,
+                _GONE, _HISTORY_ALL_NEW if first else _HISTORY, _REPLACED, _WRITE, _DELETE, _SCOPE_STATE):
+        _run_sql(con, sql, params)
+    if first:
+        counts = {"added": _count(con, "SELECT count(*) FROM staged", {})}
+    else:
+        counts = dict(execute(con, "SELECT change, count(*) FROM diff GROUP BY change"))
+    counts["deleted"] = _count(con, "SELECT count(*) FROM gone", {})
+    # Views first: they depend on the tables.
+    execute(con, "DROP VIEW diff" if first else "DROP TABLE diff")
+    execute(con, f"DROP {'TABLE' if duplicated else 'VIEW'} staged")
+    for table in _TEMPS:
+        execute(con, f"DROP TABLE {table}")
+    return counts
+
+
 def commit_run(path: str, run: RunRecord) -> MergeCounts:
     rows = pa.Table.from_batches(run.rows, schema=STAGED_SCHEMA)
     with open_writer(path) as con:
-        con.execute("BEGIN").fetchall()
+        execute(con, "BEGIN")
         try:
             row = fetch_one(con, "SELECT coalesce(max(sync_id), 0) + 1 FROM sync_runs")
             sync_id = int(row[0]) if row else 1
-            params = {"integration": run.integration, "sync": sync_id, "now": run.finished_at}
+            params: dict[str, object] = {"integration": run.integration, "sync": sync_id, "now": run.finished_at}
             con.register("staged_arrow", rows)
             con.register("done_arrow", _done_scopes_arrow(run))
-            con.execute(_STAGE).fetchall()
-            execute(con, _DONE_SCOPES, {"integration": run.integration})
-            restored = _count(con, _RESTORE, params)
-            modified = _count(con, _MODIFY, params)
-            added = _count(con, _INSERT, params)
-            deleted = _count(con, _DELETE, params)
-            execute(con, _SCOPE_STATE, params)
+            changed = _merge(con, rows, params)
             counts = MergeCounts(
                 sync_id=sync_id,
                 seen=rows.num_rows,
-                added=added,
-                modified=modified,
-                restored=restored,
-                deleted=deleted,
+                added=changed.get("added", 0),
+                modified=changed.get("modified", 0),
+                restored=changed.get("restored", 0),
+                deleted=changed.get("deleted", 0),
             )
             _write_run_tables(con, run, sync_id, counts)
-            con.execute("DROP TABLE staged").fetchall()
-            con.execute("DROP TABLE done_scopes").fetchall()
             con.unregister("staged_arrow")
             con.unregister("done_arrow")
-            con.execute("COMMIT").fetchall()
+            execute(con, "COMMIT")
         except BaseException:
-            con.execute("ROLLBACK").fetchall()
+            execute(con, "ROLLBACK")
             raise
     return counts

@@ -100,6 +100,12 @@ class LogProgress(Progress):
     def warn(self, text: str) -> None:
         self._stream.write(f"warning: {text}\n")
 
+    def phase(self, text: str) -> None:
+        # Every phase change is a line at once: whoever watches the log (or a crash test waiting
+        # for "committing") learns where the sync is without waiting for the next periodic line.
+        self.phase_text = text
+        self.refresh(final=True)
+
     def refresh(self, final: bool = False) -> None:
         now = time.monotonic()
         if final or now - self._last >= self._every:
