@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import pyarrow as pa
 
 from catalog.records import AccountRecord, RunRecord, ScopeRecord
 from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
@@ -21,13 +20,15 @@ from sync.aws.limits import Limiters
 from sync.aws.stats import CallStats
 from sync.batches import BatchBuilder
 from sync.config import Integration
-from sync.plan import WorkItem, plan_work
+from sync.explorer.source import list_query
+from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.progress import Progress
-from sync.scheduler import RoundRobinQueue, ScopeResult, run_queue
+from sync.scheduler import Item, RoundRobinQueue, ScopeOutput, ScopeResult, run_queue
 from sync.sources.fetch import fetch_service_scope
-from sync.sources.model import ScopeContext
+from sync.sources.model import GLOBAL_REGION, ScopeContext
 from sync.sources.registry import service_specs
 from sync.targets import IntegrationUnreachable, Targets, discover_targets
+from sync.work import WorkPlanner
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class SyncOptions:
     max_backoff: float = 20.0
     # Multiplies every rate in sync.aws.limits (e.g. 0.5 to be gentler on a shared account).
     rate_scale: float = 1.0
+    source: str = "auto"  # auto | explorer | services
 
     def as_dict(self) -> dict[str, Any]:
         return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in dataclasses.asdict(self).items()}
@@ -63,10 +65,10 @@ def _account_records(targets: Targets) -> list[AccountRecord]:
 
 
 def _scope_record(result: ScopeResult) -> ScopeRecord:
-    k = result.item.key
+    k = result.key
     return ScopeRecord(
         account_id=k.account_id, region=k.region, resource_type=k.resource_type,
-        source=result.item.source, reason=result.item.reason, status=result.status,
+        source=result.source, reason=result.reason, status=result.status,
         error_code=result.error_code, error_message=result.error_message,
         resources=result.rows, pages=result.stats.pages, api_calls=result.stats.api_calls,
         throttles=result.stats.throttles, retries=result.stats.retries,
@@ -78,13 +80,26 @@ def integration_settings(integration: Integration) -> dict[str, Any]:
     return dataclasses.asdict(integration)
 
 
-async def sync_integration(integration: Integration, options: SyncOptions, progress: Progress) -> RunRecord:
-    """Discover and list concurrently: an account's scopes start as soon as the account is ready."""
+async def sync_integration(
+    integration: Integration,
+    options: SyncOptions,
+    progress: Progress,
+    previous_counts: Mapping[tuple[str, str, str], int] | None = None,
+) -> RunRecord:
+    """Discover, probe, plan and list concurrently: an account's scopes start once it is ready.
+
+    `previous_counts` ((account, region, type) -> resources at the scope's last completion, from
+    the catalog) feeds the planner's estimates and guards against an index that lags behind.
+    """
     started = datetime.now(timezone.utc)
     specs = service_specs()
     types = selected_types(integration, options.types)
-    global_types = {t for t in types if specs[t].is_global}
+    global_types = frozenset(t for t in types if specs[t].is_global)
     owner_key = integration.resource_owner.tag_key if integration.resource_owner else None
+    previous = dict(previous_counts or {})
+    per_account_region: dict[tuple[str, str], int] = {}
+    for (account, region, _), count in previous.items():
+        per_account_region[(account, region)] = per_account_region.get((account, region), 0) + count
     run_stats = CallStats()
     record = RunRecord(
         integration=integration.name, kind=integration.kind, settings=integration_settings(integration),
@@ -97,17 +112,21 @@ async def sync_integration(integration: Integration, options: SyncOptions, progr
     async with ClientPool(Limiters(options.rate_scale), on_event=progress.event, max_attempts=options.max_attempts,
                           max_backoff=options.max_backoff) as pool:
 
-        def account_ready(account_id: str, regions: tuple[str, ...]) -> None:
-            items = plan_work(regions_by_account={account_id: regions}, resource_types=types,
-                              global_types=global_types, home_region=integration.region)
-            progress.planned(1, len(items))
-            pending.append(asyncio.ensure_future(queue.put(account_id, items)))
+        def home_account() -> str | None:
+            if not found:
+                return None
+            targets = found[0]
+            return targets.management_account_id or next(iter(targets.regions), None)
 
-        pending: list[asyncio.Future[None]] = []
+        planner = WorkPlanner(
+            integration=integration, source=options.source, types=types, global_types=global_types, pool=pool,
+            stats=run_stats, queue=queue, progress=progress, previous_counts=per_account_region,
+            home_account=home_account,
+        )
 
         async def discover() -> None:
             try:
-                targets = await discover_targets(integration, pool, run_stats, account_ready,
+                targets = await discover_targets(integration, pool, run_stats, planner.account_ready,
                                                  only_accounts=options.accounts, only_regions=options.regions,
                                                  targets_out=found)
                 for warning in targets.warnings:
@@ -116,10 +135,9 @@ async def sync_integration(integration: Integration, options: SyncOptions, progr
             except IntegrationUnreachable as exc:
                 record.error = str(exc)
             finally:
-                await asyncio.gather(*pending)
-                await queue.close()
+                planner.discovery_done()
 
-        async def scope(item: WorkItem, stats: CallStats) -> tuple[int, list[pa.RecordBatch]]:
+        async def services_scope(item: WorkItem, stats: CallStats) -> ScopeOutput:
             spec = specs[item.key.resource_type]
             ctx = ScopeContext(account_id=item.key.account_id, region=item.api_region)
             builder = BatchBuilder(source=item.source, scope_region=item.key.region, owner_tag_key=owner_key)
@@ -129,14 +147,39 @@ async def sync_integration(integration: Integration, options: SyncOptions, progr
 
             async for page in fetch_service_scope(spec, ctx, caller_for, stats):
                 builder.extend(page)
-            return builder.rows, builder.batches()
+            return ScopeOutput(builder.rows, builder.batches(), item.source, item.reason)
+
+        async def explorer_scopes(query: ExplorerQuery, stats: CallStats) -> dict[ScopeKey, ScopeOutput]:
+            caller = await pool.caller(query.account_id, query.region, "resource-explorer-2")
+            builders = await list_query(query, caller, stats, global_types=global_types, owner_tag_key=owner_key)
+            unconfirmed = _unconfirmed_empty(builders, previous)
+            out: dict[ScopeKey, ScopeOutput] = {}
+            for key, builder in builders.items():
+                reason = unconfirmed.get(key)
+                if reason is None:
+                    out[key] = ScopeOutput(builder.rows, builder.batches(), query.source, query.reason)
+                    continue
+                # An index that is still catching up answers nothing; taking that at its word
+                # would lose resources (or mark every resource of the scope deleted).
+                record.warnings.append(f"{key.account_id} {key.region} {key.resource_type}: {reason}")
+                region = integration.region if key.region == GLOBAL_REGION else key.region
+                out[key] = await services_scope(WorkItem(key, "services", region, reason), stats)
+            return out
+
+        async def run(item: Item, stats: CallStats) -> dict[ScopeKey, ScopeOutput]:
+            if isinstance(item, ExplorerQuery):
+                return await explorer_scopes(item, stats)
+            return {item.key: await services_scope(item, stats)}
 
         progress.phase("discovering accounts and listing resources")
         async with asyncio.TaskGroup() as group:
             group.create_task(discover())
-            listing = group.create_task(run_queue(queue, scope, progress.scope_done))
+            group.create_task(planner.run())
+            listing = group.create_task(run_queue(queue, run, progress.scope_done))
         results = listing.result()
     progress.phase("committing")
+    for problem in planner.coverage.problems:
+        record.warnings.append(f"Resource Explorer: {problem}")
     if found:
         record.accounts = _account_records(found[0])
     record.scopes = [_scope_record(r) for r in results]
@@ -144,6 +187,39 @@ async def sync_integration(integration: Integration, options: SyncOptions, progr
     record.finished_at = datetime.now(timezone.utc)
     _add_stats(record, run_stats, results)
     return record
+
+
+def _unconfirmed_empty(builders: Mapping[ScopeKey, BatchBuilder],
+                       previous: Mapping[tuple[str, str, str], int]) -> dict[ScopeKey, str]:
+    """Explorer scopes whose emptiness Resource Explorer alone cannot vouch for, with the reason.
+
+    An index can report ACTIVE while its resources have not reached any view yet (indexing can
+    take up to 36 hours). Two cases are re-listed through the service APIs: a scope that had
+    resources at its last completion and now has none, and an account x region where every
+    scope is empty and no earlier sync ever completed one of them.
+    """
+    out: dict[ScopeKey, str] = {}
+    by_area: dict[tuple[str, str], list[ScopeKey]] = {}
+    for key in builders:
+        by_area.setdefault((key.account_id, key.region), []).append(key)
+    for area, keys in by_area.items():
+        empty = all(builders[k].rows == 0 for k in keys)
+        known = [k for k in keys if (k.account_id, k.region, k.resource_type) in previous]
+        for key in keys:
+            before = previous.get((key.account_id, key.region, key.resource_type))
+            if builders[key].rows == 0 and before:
+                out[key] = (f"Resource Explorer returned nothing though the last sync found {before}; "
+                            "indexing can lag up to 36 hours: listed through the service API")
+            elif empty and not known:
+                out[key] = ("Resource Explorer found nothing in this account x region and no earlier sync "
+                            "confirms it (indexing can lag up to 36 hours): listed through the service API")
+    # Buckets of an account are one scope over all its regions: one doubtful region is enough.
+    doubtful = {k.account_id for k in out if k.region != GLOBAL_REGION}
+    for key in builders:
+        if key.region == GLOBAL_REGION and key.account_id in doubtful and key not in out:
+            out[key] = ("a region of this account could not be confirmed in Resource Explorer: "
+                        "listed through the service API")
+    return out
 
 
 def _add_stats(record: RunRecord, run_stats: CallStats, results: list[ScopeResult]) -> None:

@@ -22,10 +22,41 @@ class ScopeKey:
 
 @dataclass(frozen=True)
 class WorkItem:
+    """One scope listed through its service's own API."""
+
     key: ScopeKey
-    source: str  # "services" today; "explorer" joins with the Resource Explorer path
+    source: str  # "services"
     api_region: str  # where the list call goes (the home region for global types)
     reason: str
+
+    @property
+    def keys(self) -> tuple[ScopeKey, ...]:
+        return (self.key,)
+
+    @property
+    def queue_key(self) -> str:
+        return self.key.account_id
+
+
+@dataclass(frozen=True)
+class ExplorerQuery:
+    """One ListResources enumeration through a Resource Explorer view, covering `keys`.
+
+    Results outside `keys` are dropped: a query may return more than was planned for it (e.g. a
+    region whose index is still CREATING), and such scopes belong to another item.
+    """
+
+    keys: tuple[ScopeKey, ...]
+    source: str  # "explorer-aggregator" | "explorer-member"
+    account_id: str  # whose credentials query the view
+    region: str  # the view's region
+    view_arn: str
+    filter_string: str
+    reason: str
+
+    @property
+    def queue_key(self) -> str:
+        return f"{self.source}:{self.account_id}:{self.region}"
 
 
 def plan_work(

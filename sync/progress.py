@@ -93,7 +93,7 @@ class LogProgress(Progress):
     def scope_done(self, result: ScopeResult) -> None:
         super().scope_done(result)
         if result.status == "failed":
-            k = result.item.key
+            k = result.key
             self._stream.write(f"scope failed: {k.account_id} {k.region} {k.resource_type}: "
                                f"{result.error_code}: {result.error_message}\n")
 

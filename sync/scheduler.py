@@ -18,14 +18,18 @@ import pyarrow as pa
 
 from sync.aws.errors import ErrorClass, classify
 from sync.aws.stats import CallStats
-from sync.plan import WorkItem
+from sync.plan import ExplorerQuery, ScopeKey, WorkItem
+
+Item = WorkItem | ExplorerQuery
 
 MAX_SCOPES_IN_FLIGHT = 64
 
 
 @dataclass
 class ScopeResult:
-    item: WorkItem
+    key: ScopeKey
+    source: str
+    reason: str
     status: str  # complete | skipped | failed
     started_at: datetime
     duration_ms: int
@@ -36,24 +40,35 @@ class ScopeResult:
     error_message: str | None = None
 
 
-ScopeRunner = Callable[[WorkItem, CallStats], Awaitable[tuple[int, list[pa.RecordBatch]]]]
+@dataclass
+class ScopeOutput:
+    rows: int
+    batches: list[pa.RecordBatch]
+    source: str
+    reason: str
+
+
+# An item lists one or more scopes; the runner returns each scope's rows (and the source that
+# finally listed it, which differs from the item's when a scope fell back to another path).
+ScopeRunner = Callable[[Item, CallStats], Awaitable[dict[ScopeKey, ScopeOutput]]]
 
 
 class RoundRobinQueue:
     """Items grouped by account; `get` rotates over accounts. Closed when no more will come."""
 
     def __init__(self) -> None:
-        self._by_account: dict[str, deque[WorkItem]] = {}
+        self._by_account: dict[str, deque[Item]] = {}
         self._rotation: deque[str] = deque()
         self._closed = False
         self._changed = asyncio.Condition()
 
-    async def put(self, account_id: str, items: Iterable[WorkItem]) -> None:
+    async def put(self, items: Iterable[Item]) -> None:
         async with self._changed:
-            queue = self._by_account.setdefault(account_id, deque())
-            if not queue:
-                self._rotation.append(account_id)
-            queue.extend(items)
+            for item in items:
+                queue = self._by_account.setdefault(item.queue_key, deque())
+                if not queue:
+                    self._rotation.append(item.queue_key)
+                queue.append(item)
             self._changed.notify_all()
 
     async def close(self) -> None:
@@ -61,7 +76,7 @@ class RoundRobinQueue:
             self._closed = True
             self._changed.notify_all()
 
-    async def get(self) -> WorkItem | None:
+    async def get(self) -> Item | None:
         """The next item, or None once the queue is closed and empty."""
         async with self._changed:
             while not self._rotation:
@@ -76,19 +91,24 @@ class RoundRobinQueue:
             return item
 
 
-async def run_item(item: WorkItem, runner: ScopeRunner) -> ScopeResult:
+async def run_item(item: Item, runner: ScopeRunner) -> list[ScopeResult]:
+    """One result per scope of the item. Call counts go to the item's first scope."""
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     stats = CallStats()
     try:
-        rows, batches = await runner(item, stats)
-    except Exception as exc:  # recorded as the scope's outcome, with AWS's code and message
+        outputs = await runner(item, stats)
+    except Exception as exc:  # recorded as the scopes' outcome, with AWS's code and message
         error = classify(exc)
         status = "skipped" if error.kind is ErrorClass.SKIP else "failed"
-        return ScopeResult(item, status, started, int((time.monotonic() - clock) * 1000), stats,
-                           error_code=error.code, error_message=error.message)
-    return ScopeResult(item, "complete", started, int((time.monotonic() - clock) * 1000), stats,
-                       rows=rows, batches=batches)
+        elapsed = int((time.monotonic() - clock) * 1000)
+        return [ScopeResult(key, item.source, item.reason, status, started, elapsed,
+                            stats if i == 0 else CallStats(), error_code=error.code, error_message=error.message)
+                for i, key in enumerate(item.keys)]
+    elapsed = int((time.monotonic() - clock) * 1000)
+    return [ScopeResult(key, out.source, out.reason, "complete", started, elapsed,
+                        stats if i == 0 else CallStats(), rows=out.rows, batches=out.batches)
+            for i, (key, out) in enumerate(outputs.items())]
 
 
 async def run_queue(
@@ -106,9 +126,9 @@ async def run_queue(
 
     async def worker() -> None:
         while (item := await queue.get()) is not None:
-            result = await run_item(item, runner)
-            results.append(result)
-            on_done(result)
+            for result in await run_item(item, runner):
+                results.append(result)
+                on_done(result)
 
     async with asyncio.TaskGroup() as group:
         for _ in range(max_in_flight):

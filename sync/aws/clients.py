@@ -23,6 +23,7 @@ from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
 from sync.aws.limits import Limiters
+from sync.explorer.raw import RawJsonClient
 
 @cache
 def _verified_context(verify: str | bool) -> ssl.SSLContext:
@@ -44,6 +45,17 @@ class _SharedTLSSession(AIOHTTPSession):
         )
 
 
+async def _resolve_endpoint(client: Any, operation: str) -> str:
+    """The endpoint botocore would use: its rule set (and AWS_ENDPOINT_URL*) for this region."""
+    resolver = getattr(client, "_ruleset_resolver", None)
+    if resolver is None:
+        return str(client.meta.endpoint_url)
+    info = await resolver.construct_endpoint(
+        operation_model=client.meta.service_model.operation_model(operation), call_args={}, request_context={}
+    )
+    return str(info.url)
+
+
 # Retries happen in ApiCaller (counted, limited); botocore must not retry behind our back.
 CLIENT_CONFIG = AioConfig(
     retries={"mode": "standard", "total_max_attempts": 1},
@@ -53,6 +65,10 @@ CLIENT_CONFIG = AioConfig(
     tcp_keepalive=True,
     http_session_cls=_SharedTLSSession,
 )
+
+
+# Services answered by RawJsonClient instead of a botocore client (see sync/explorer/raw.py).
+RAW_JSON_SERVICES = frozenset({"resource-explorer-2"})
 
 
 class ClientPool:
@@ -72,6 +88,8 @@ class ClientPool:
         self._sessions: dict[str, AioSession] = {}
         self._callers: dict[tuple[str, str, str], ApiCaller] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self._http: aiohttp.ClientSession | None = None
+        self._endpoints: dict[tuple[str, str, str], str] = {}
 
     async def __aenter__(self) -> "ClientPool":
         await self._stack.__aenter__()
@@ -81,6 +99,39 @@ class ClientPool:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._stack.__aexit__(exc_type, exc, tb)
+
+    async def _botocore_client(self, account_id: str, region: str, service: str) -> Any:
+        session = self._sessions[account_id]
+        return await self._stack.enter_async_context(
+            session.create_client(service, region_name=region, config=CLIENT_CONFIG)
+        )
+
+    async def _raw_client(self, account_id: str, region: str, service: str) -> RawJsonClient:
+        if self._http is None:
+            self._http = await self._stack.enter_async_context(
+                aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=64, ssl=_verified_context(True)),
+                    timeout=aiohttp.ClientTimeout(total=120, connect=10),
+                )
+            )
+        # One botocore client per region (any account's) resolves endpoints for all accounts:
+        # the endpoint of a regional service does not depend on the account.
+        template = await self.caller(next(iter(self._sessions)), region, f"{service}#endpoints")
+
+        async def endpoint_for(operation: str) -> str:
+            key = (region, service, operation)
+            found = self._endpoints.get(key)
+            if found is None:
+                found = self._endpoints[key] = await _resolve_endpoint(template.client, operation)
+            return found
+
+        return RawJsonClient(
+            http=self._http,
+            session=self._sessions[account_id],
+            service_model=template.client.meta.service_model,
+            region=region,
+            endpoint_for=endpoint_for,
+        )
 
     def register_account(self, account_id: str, session: AioSession) -> None:
         self._sessions[account_id] = session
@@ -96,15 +147,15 @@ class ClientPool:
         async with self._locks.setdefault(key, asyncio.Lock()):
             found = self._callers.get(key)
             if found is None:
-                session = self._sessions[account_id]
-                client = await self._stack.enter_async_context(
-                    session.create_client(service, region_name=region, config=CLIENT_CONFIG)
-                )
+                if service in RAW_JSON_SERVICES:
+                    client: Any = await self._raw_client(account_id, region, service)
+                else:
+                    client = await self._botocore_client(account_id, region, service.split("#")[0])
                 found = ApiCaller(
                     client,
                     account_id=account_id,
                     region=region,
-                    service=service,
+                    service=service.split("#")[0],
                     limiters=self._limiters,
                     on_event=self._on_event,
                     max_attempts=self._max_attempts,

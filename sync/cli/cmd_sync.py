@@ -10,11 +10,13 @@ import click
 import orjson
 
 from catalog.connect import sync_lock
+from catalog.state import previous_scope_counts
 from catalog.records import MergeCounts, RunRecord
 from catalog.writer import commit_run
 from sync.cli.app import EXIT_OK, EXIT_PARTIAL, UserError, catalog_option, main, split_csv, user_errors
 from sync.config import Integration, load_config
 from sync.engine import SyncOptions, sync_integration
+from sync.explorer.planner import SOURCES
 from sync.progress import LiveProgress, LogProgress, Progress
 from sync.sources.registry import supported_types
 
@@ -107,6 +109,9 @@ def _print_summary(data: dict[str, object]) -> None:
 @click.option("--accounts", multiple=True, help="Only these account IDs (comma-separated, repeatable).")
 @click.option("--regions", multiple=True, help="Only these regions (comma-separated, repeatable).")
 @click.option("--types", multiple=True, help="Only these resource types (comma-separated, repeatable).")
+@click.option("--source", type=click.Choice(SOURCES), default="auto", show_default=True,
+              help="auto: Resource Explorer where it can prove a scope complete and is faster, service APIs "
+                   "elsewhere; explorer: Resource Explorer wherever possible; services: service APIs only.")
 @click.option("--max-attempts", type=click.IntRange(1, 20), default=8, show_default=True,
               help="Attempts per API call for throttling and server errors, with jittered backoff.")
 @click.option("--rate-scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True,
@@ -115,7 +120,7 @@ def _print_summary(data: dict[str, object]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON (implies --quiet).")
 @user_errors
 def sync(config: str, catalog_path: str, integration_name: str | None, accounts: tuple[str, ...],
-         regions: tuple[str, ...], types: tuple[str, ...], max_attempts: int, rate_scale: float,
+         regions: tuple[str, ...], types: tuple[str, ...], source: str, max_attempts: int, rate_scale: float,
          quiet: bool, as_json: bool) -> None:
     """Sync resources of the configured integrations into the catalog.
 
@@ -126,14 +131,15 @@ def sync(config: str, catalog_path: str, integration_name: str | None, accounts:
     integrations = loaded.select(integration_name)
     options = SyncOptions(accounts=split_csv(accounts), regions=split_csv(regions), types=split_csv(types),
                           max_attempts=max_attempts, max_backoff=2.0 if max_attempts <= 2 else 20.0,
-                          rate_scale=rate_scale)
+                          rate_scale=rate_scale, source=source)
     _check_types(options.types, integrations)
     exit_code = EXIT_OK
     summaries = []
     with sync_lock(catalog_path):
         for integration in integrations:
             with _progress(quiet or as_json) as progress:
-                run = asyncio.run(sync_integration(integration, options, progress))
+                previous = previous_scope_counts(catalog_path, integration.name)
+                run = asyncio.run(sync_integration(integration, options, progress, previous))
             counts = commit_run(catalog_path, run)
             data = summary(run, counts)
             summaries.append(data)

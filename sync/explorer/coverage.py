@@ -1,0 +1,46 @@
+"""What Resource Explorer offers an integration: plain data gathered by probe.py, read by the planner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ORG_SCOPE_MARK = ":organization/"
+
+
+@dataclass(frozen=True)
+class ViewInfo:
+    arn: str
+    region: str
+    scope: str  # an organization, OU or account ARN
+    has_tags: bool  # IncludedProperties has "tags": without it, results carry no tags
+    filter_string: str  # a view filter hides resources: such a view cannot prove a scope complete
+
+    @property
+    def usable(self) -> bool:
+        return self.has_tags and not self.filter_string.strip()
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    account_id: str
+    region: str
+    kind: str  # LOCAL | AGGREGATOR
+    state: str | None  # ACTIVE | CREATING | UPDATING | DELETING | DELETED; None: not asked
+
+
+@dataclass
+class Coverage:
+    """Everything the planner needs to choose between Resource Explorer and the service APIs."""
+
+    trusted_access: bool | None = None
+    aggregator_region: str | None = None
+    aggregator_account: str | None = None  # the management account (or the lone account)
+    wide_view: ViewInfo | None = None  # organization-wide (or, for one account, account-wide)
+    indexes: dict[tuple[str, str], IndexInfo] = field(default_factory=dict)
+    member_views: dict[tuple[str, str], ViewInfo] = field(default_factory=dict)  # default views
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # cheap per account x region counts
+    supported_types: frozenset[str] = frozenset()
+    problems: list[str] = field(default_factory=list)  # why Resource Explorer is (partly) unusable
+
+    def index(self, account_id: str, region: str) -> IndexInfo | None:
+        return self.indexes.get((account_id, region))

@@ -1,0 +1,129 @@
+"""Choose, for every scope, Resource Explorer or the service API, and say why. Pure, no I/O.
+
+The cost model follows the quotas: a view answers 3 ListResources calls/s per account per region
+(not raisable), so the single aggregator view is a serialized resource, while every member's own
+default view has its own 3 calls/s. Small account x regions therefore go to the aggregator, many
+of them per query (filters OR the same prefix); account x regions with more than a page or two
+go to their member view, where they run in parallel instead of queueing on the aggregator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from sync.explorer.coverage import Coverage
+from sync.plan import ExplorerQuery, ScopeKey, WorkItem
+from sync.sources.model import GLOBAL_REGION
+
+PAGE_SIZE = 500  # below 1,000: ListResources returns no NextToken at MaxResults=1000
+MEMBER_MIN_RESOURCES = 2 * PAGE_SIZE  # from two pages on, a member view beats queueing on the aggregator
+NO_TAGS_IN_EXPLORER = frozenset({"iam"})  # Resource Explorer never indexes IAM tags
+SOURCES = ("auto", "explorer", "services")
+
+
+@dataclass(frozen=True)
+class AccountPlanInput:
+    account_id: str
+    regions: tuple[str, ...]
+    regions_configured: bool  # False: every enabled region (so S3 buckets cannot hide elsewhere)
+
+
+def _services(key: ScopeKey, home_region: str, reason: str) -> WorkItem:
+    api_region = home_region if key.region == GLOBAL_REGION else key.region
+    return WorkItem(key, "services", api_region, reason)
+
+
+def _filter(prefix: str, values: Collection[str]) -> str:
+    return " ".join(f"{prefix}:{v}" for v in sorted(values))
+
+
+def _explorer_reason(key: ScopeKey, coverage: Coverage, regions: Sequence[str], configured: bool) -> str | None:
+    """None when Resource Explorer can prove this scope complete; else why not."""
+    service = key.resource_type.split(":", 1)[0]
+    if service in NO_TAGS_IN_EXPLORER:
+        return "Resource Explorer does not index IAM tags: listed through IAM"
+    if key.resource_type not in coverage.supported_types:
+        return "resource type not supported by the Resource Explorer index"
+    if key.region == GLOBAL_REGION:
+        if configured:
+            return "S3 lists buckets of every region; Resource Explorer would miss regions outside `regions`"
+        for region in regions:
+            reason = _index_reason(key.account_id, region, coverage)
+            if reason:
+                return f"{reason} (S3 buckets can be in any region)"
+        return None
+    return _index_reason(key.account_id, key.region, coverage)
+
+
+def _index_reason(account_id: str, region: str, coverage: Coverage) -> str | None:
+    index = coverage.index(account_id, region)
+    if index is None:
+        return f"no Resource Explorer index in {account_id} {region}"
+    if index.state != "ACTIVE":
+        return f"Resource Explorer index in {region} is {index.state}: still indexing"
+    return None
+
+
+def plan_account_batch(
+    accounts: Sequence[AccountPlanInput],
+    *,
+    resource_types: Collection[str],
+    global_types: Collection[str],
+    home_region: str,
+    coverage: Coverage,
+    source: str,
+    previous_counts: Mapping[tuple[str, str], int],
+    services_reason: str = "forced by --source services",
+) -> list[WorkItem | ExplorerQuery]:
+    """Work items for a batch of accounts (discovery hands them over ten at a time).
+
+    `source` "services" lists everything through the service APIs, for `services_reason`.
+    """
+    items: list[WorkItem | ExplorerQuery] = []
+    aggregator_keys: list[ScopeKey] = []
+    wide = coverage.wide_view
+    for account in accounts:
+        keys = [ScopeKey(account.account_id, GLOBAL_REGION, t) for t in sorted(resource_types) if t in global_types]
+        keys += [ScopeKey(account.account_id, r, t) for r in account.regions for t in sorted(resource_types)
+                 if t not in global_types]
+        member_keys: dict[str, list[ScopeKey]] = {}
+        for key in keys:
+            if source == "services":
+                items.append(_services(key, home_region, services_reason))
+                continue
+            why_not = _explorer_reason(key, coverage, account.regions, account.regions_configured)
+            if why_not:
+                items.append(_services(key, home_region, why_not))
+                continue
+            member = coverage.member_views.get((key.account_id, key.region))
+            member_ok = member is not None and member.usable and key.region != GLOBAL_REGION
+            # The probe's fresh count first (the same every run for the same data, so the choice does
+            # not flap between syncs), the last sync's count when the probe had none.
+            area = (key.account_id, key.region)
+            estimate = coverage.counts.get(area, previous_counts.get(area, 0))
+            large = estimate >= MEMBER_MIN_RESOURCES
+            if member_ok and (large or wide is None):
+                member_keys.setdefault(key.region, []).append(key)
+            elif wide is not None:
+                aggregator_keys.append(key)
+            else:
+                items.append(_services(key, home_region, "no usable Resource Explorer view (tags property, no filter)"))
+        for region, region_keys in sorted(member_keys.items()):
+            view = coverage.member_views[(account.account_id, region)]
+            types = {k.resource_type for k in region_keys}
+            items.append(ExplorerQuery(
+                keys=tuple(region_keys), source="explorer-member", account_id=account.account_id, region=region,
+                view_arn=view.arn, filter_string=f"region:{region} {_filter('resourcetype', types)}",
+                reason="member default view: this account x region is large enough to use its own quota",
+            ))
+    if aggregator_keys and wide is not None and coverage.aggregator_account and coverage.aggregator_region:
+        accounts_in = {k.account_id for k in aggregator_keys}
+        types = {k.resource_type for k in aggregator_keys}
+        items.append(ExplorerQuery(
+            keys=tuple(aggregator_keys), source="explorer-aggregator", account_id=coverage.aggregator_account,
+            region=coverage.aggregator_region, view_arn=wide.arn,
+            filter_string=f"{_filter('accountid', accounts_in)} {_filter('resourcetype', types)}",
+            reason="aggregator view: ACTIVE index replicating to the aggregator, view includes tags",
+        ))
+    return items

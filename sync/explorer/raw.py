@@ -1,0 +1,83 @@
+"""A rest-json client that signs requests with botocore and parses responses with orjson.
+
+Resource Explorer is the hottest path of a sync: a 1,000-resource page costs botocore 150-220 ms
+of CPU to parse (mostly timestamps) against ~3 ms for orjson, and a botocore client costs
+~15 ms of CPU to create, which matters when the probe touches every account x region. This
+client keeps what botocore does well — SigV4 signing, endpoint resolution (the endpoint rule set
+and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>), credentials and their refresh — and leaves
+parsing to orjson. It answers like a botocore client: the same method names, ClientError with
+AWS's code and message, so ApiCaller's limits, retries and error classes apply unchanged.
+Timestamps stay ISO strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+from aiobotocore.session import AioSession
+from botocore import xform_name
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import ClientError
+from botocore.model import ServiceModel
+
+
+def _error_code(response: aiohttp.ClientResponse, body: dict[str, Any]) -> str:
+    # rest-json: x-amzn-ErrorType header ("Code:namespace..."), else __type / code in the body.
+    raw = response.headers.get("x-amzn-ErrorType") or body.get("__type") or body.get("code") or ""
+    code = str(raw).split(":", 1)[0].rsplit("#", 1)[-1]
+    return code or str(response.status)
+
+
+class RawJsonClient:
+    def __init__(
+        self,
+        *,
+        http: aiohttp.ClientSession,
+        session: AioSession,
+        service_model: ServiceModel,
+        region: str,
+        endpoint_for: Callable[[str], Awaitable[str]],
+    ) -> None:
+        self._http = http
+        self._session = session
+        self._model = service_model
+        self._region = region
+        self._endpoint_for = endpoint_for
+        self._operations = {xform_name(op): op for op in service_model.operation_names}
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        operation = self.__dict__.get("_operations", {}).get(name)
+        if operation is None:
+            raise AttributeError(name)
+
+        async def call(**params: Any) -> dict[str, Any]:
+            return await self.call(operation, params)
+
+        return call
+
+    async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        op = self._model.operation_model(operation)
+        url = (await self._endpoint_for(operation)).rstrip("/") + op.http["requestUri"]
+        body = orjson.dumps(params)
+        request = AWSRequest(method=op.http["method"], url=url, data=body,
+                             headers={"Content-Type": "application/json"})
+        credentials = await self._session.get_credentials()
+        frozen = await credentials.get_frozen_credentials()
+        SigV4Auth(frozen, self._model.signing_name, self._region).add_auth(request)
+        async with self._http.request(op.http["method"], url, data=body,
+                                      headers=dict(request.headers.items())) as response:
+            payload = await response.read()
+            parsed = orjson.loads(payload) if payload else {}
+            if response.status >= 300:
+                error = {
+                    "Error": {"Code": _error_code(response, parsed),
+                              "Message": str(parsed.get("message") or parsed.get("Message") or "")},
+                    "ResponseMetadata": {"HTTPStatusCode": response.status,
+                                         "HTTPHeaders": dict(response.headers.items())},
+                }
+                raise ClientError(error, operation)  # type: ignore[arg-type]
+            return parsed  # type: ignore[no-any-return]

@@ -1,0 +1,139 @@
+"""From accounts handed over by discovery to queued work items: probe, plan, enqueue.
+
+Accounts arrive one by one while the Organizations walk goes on; they are planned in batches of
+up to ten, the size of one ListIndexesForMembers call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from sync.aws.clients import ClientPool
+from sync.aws.errors import error_code
+from sync.aws.stats import CallStats
+from sync.config import Integration, OrganizationIntegration
+from sync.explorer.coverage import Coverage
+from sync.explorer.planner import AccountPlanInput, plan_account_batch
+from sync.explorer.probe import probe_account_regions, probe_home, probe_members, stats_call
+from sync.progress import Progress
+from sync.scheduler import RoundRobinQueue
+
+BATCH = 10
+
+
+class WorkPlanner:
+    def __init__(
+        self,
+        *,
+        integration: Integration,
+        source: str,
+        types: Collection[str],
+        global_types: Collection[str],
+        pool: ClientPool,
+        stats: CallStats,
+        queue: RoundRobinQueue,
+        progress: Progress,
+        previous_counts: Mapping[tuple[str, str], int],
+        home_account: Callable[[], str | None],
+    ) -> None:
+        self.integration = integration
+        self.source = source
+        self.types = types
+        self.global_types = global_types
+        self.pool = pool
+        self.queue = queue
+        self.progress = progress
+        self.previous_counts = previous_counts
+        self.home_account = home_account
+        self.coverage = Coverage()
+        self._ready: asyncio.Queue[tuple[str, tuple[str, ...]] | None] = asyncio.Queue()
+        self._probed = False
+        self._explorer = source != "services"
+
+        async def caller_for(account: str, region: str) -> Any:
+            return await pool.caller(account, region, "resource-explorer-2")
+
+        self._call = stats_call(caller_for, stats)
+
+    def account_ready(self, account_id: str, regions: tuple[str, ...]) -> None:
+        self._ready.put_nowait((account_id, regions))
+
+    def discovery_done(self) -> None:
+        self._ready.put_nowait(None)
+
+    async def run(self) -> None:
+        """Plans batches until discovery is done, then closes the work queue."""
+        try:
+            done = False
+            while not done:
+                first = await self._ready.get()
+                if first is None:
+                    break
+                batch = [first]
+                while len(batch) < BATCH and not self._ready.empty():
+                    nxt = self._ready.get_nowait()
+                    if nxt is None:
+                        done = True
+                        break
+                    batch.append(nxt)
+                await self._plan(batch)
+        finally:
+            await self.queue.close()
+
+    def _explorer_problem(self, step: str, exc: Exception) -> None:
+        # Resource Explorer is an accelerator: when probing fails, the service APIs still list
+        # everything, and the reason is kept in the run's warnings.
+        self.coverage.problems.append(f"{step}: {error_code(exc)}: {exc}")
+        self._explorer = False
+
+    async def _probe(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
+        organization = isinstance(self.integration, OrganizationIntegration)
+        home = self.home_account()
+        if not self._probed:
+            self._probed = True
+            if home is None:
+                self._explorer = False
+                return
+            try:
+                await probe_home(self._call, home, self.integration.region, self.coverage, organization=organization)
+            except Exception as exc:
+                self._explorer_problem("probing Resource Explorer", exc)
+                return
+            if self.coverage.aggregator_region is None and not self.coverage.indexes:
+                self._explorer = False
+        if not self._explorer or home is None:
+            return
+        try:
+            if organization and self.coverage.aggregator_region:
+                await probe_members(self._call, home, [a for a, _ in batch], self.coverage)
+            async with asyncio.TaskGroup() as group:
+                for account_id, regions in batch:
+                    group.create_task(probe_account_regions(
+                        self._call, account_id, regions, self.coverage, member_views=True,
+                        regional_types=[t for t in self.types if t not in self.global_types]))
+        except* Exception as group_error:
+            self._explorer_problem("probing member indexes", group_error.exceptions[0])  # type: ignore[arg-type]
+
+    def _services_reason(self) -> str:
+        if self.source == "services":
+            return "forced by --source services"
+        problem = self.coverage.problems[0] if self.coverage.problems else "no Resource Explorer index found"
+        return f"Resource Explorer unusable: {problem}"
+
+    async def _plan(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
+        if self._explorer:
+            await self._probe(batch)
+        items = plan_account_batch(
+            [AccountPlanInput(a, regions, self.integration.regions is not None) for a, regions in batch],
+            resource_types=self.types,
+            global_types=self.global_types,
+            home_region=self.integration.region,
+            coverage=self.coverage,
+            source=self.source if self._explorer else "services",
+            previous_counts=self.previous_counts,
+            services_reason=self._services_reason(),
+        )
+        self.progress.planned(len(batch), sum(len(i.keys) for i in items))
+        await self.queue.put(items)
