@@ -1,16 +1,12 @@
-"""From accounts, regions and types to work items: a pure function, no I/O.
+"""Scopes and work items: what the planner (sync/explorer/planner.py) hands the scheduler.
 
 A scope is (account, region, type); global types have region "global" and are listed once per
-account. Items are interleaved across accounts so one large account cannot starve the others.
+account. It is the unit of success and of deletion, whichever source lists it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from itertools import zip_longest
-
-from sync.sources.model import GLOBAL_REGION
 
 
 @dataclass(frozen=True, order=True)
@@ -57,29 +53,3 @@ class ExplorerQuery:
     @property
     def queue_key(self) -> str:
         return f"{self.source}:{self.account_id}:{self.region}"
-
-
-def plan_work(
-    *,
-    regions_by_account: Mapping[str, Collection[str]],
-    resource_types: Collection[str],
-    global_types: Collection[str],
-    home_region: str,
-) -> list[WorkItem]:
-    per_account: list[list[WorkItem]] = []
-    for account_id in sorted(regions_by_account):
-        items: list[WorkItem] = []
-        for resource_type in sorted(resource_types):
-            if resource_type in global_types:
-                items.append(
-                    WorkItem(ScopeKey(account_id, GLOBAL_REGION, resource_type), "services", home_region,
-                             "global type: listed once per account through its service API")
-                )
-                continue
-            for region in sorted(regions_by_account[account_id]):
-                items.append(
-                    WorkItem(ScopeKey(account_id, region, resource_type), "services", region,
-                             "service API (Resource Explorer not used for this scope)")
-                )
-        per_account.append(items)
-    return [item for row in zip_longest(*per_account) for item in row if item is not None]

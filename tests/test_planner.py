@@ -1,0 +1,127 @@
+"""The source planner (pure) and the round-robin work queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sync.explorer.coverage import Coverage, IndexInfo, ViewInfo
+from sync.explorer.planner import AccountPlanInput, plan_account_batch
+from sync.plan import ExplorerQuery, ScopeKey, WorkItem
+from sync.scheduler import RoundRobinQueue
+
+A, B = "111111111111", "222222222222"
+ORG_VIEW = ViewInfo("arn:aws:resource-explorer-2:us-east-1:111111111111:view/org/1", "us-east-1",
+                    "arn:aws:organizations::111111111111:organization/o-abc", True, "")
+TYPES = ("ec2:instance", "iam:role", "rds:db", "s3:bucket")
+GLOBAL = frozenset({"iam:role", "s3:bucket"})
+
+
+def coverage(**kw: Any) -> Coverage:
+    cov = Coverage(aggregator_region="us-east-1", aggregator_account=A, wide_view=ORG_VIEW,
+                   supported_types=frozenset({"ec2:instance", "rds:db", "s3:bucket", "iam:role"}))
+    for account in (A, B):
+        for region in ("us-east-1", "eu-west-1"):
+            cov.indexes[(account, region)] = IndexInfo(account, region, "LOCAL", "ACTIVE")
+    for key, value in kw.items():
+        setattr(cov, key, value)
+    return cov
+
+
+def plan(cov: Coverage, *, source: str = "auto", configured: bool = False,
+         previous: dict[tuple[str, str], int] | None = None) -> list[WorkItem | ExplorerQuery]:
+    accounts = [AccountPlanInput(a, ("eu-west-1", "us-east-1"), configured) for a in (A, B)]
+    return plan_account_batch(accounts, resource_types=TYPES, global_types=GLOBAL, home_region="us-east-1",
+                              coverage=cov, source=source, previous_counts=previous or {})
+
+
+def by_key(items: list[WorkItem | ExplorerQuery]) -> dict[ScopeKey, WorkItem | ExplorerQuery]:
+    return {key: item for item in items for key in item.keys}
+
+
+def test_every_scope_is_planned_exactly_once() -> None:
+    for source in ("auto", "explorer", "services"):
+        items = plan(coverage(), source=source)
+        keys = [k for i in items for k in i.keys]
+        assert len(keys) == len(set(keys)) == 2 * (2 * 2 + 2)
+
+
+def test_services_plan_lists_global_types_once_per_account_from_the_home_region() -> None:
+    items = by_key(plan(coverage(), source="services"))
+    iam = items[ScopeKey(A, "global", "iam:role")]
+    assert isinstance(iam, WorkItem) and iam.api_region == "us-east-1" and iam.reason == "forced by --source services"
+    eu = items[ScopeKey(B, "eu-west-1", "rds:db")]
+    assert isinstance(eu, WorkItem) and eu.api_region == "eu-west-1"
+
+
+def test_small_scopes_share_one_aggregator_query_and_iam_stays_on_iam() -> None:
+    items = plan(coverage())
+    [query] = [i for i in items if isinstance(i, ExplorerQuery)]
+    assert query.source == "explorer-aggregator" and query.view_arn == ORG_VIEW.arn
+    assert query.filter_string == f"accountid:{A} accountid:{B} resourcetype:ec2:instance resourcetype:rds:db resourcetype:s3:bucket"
+    services = [i for i in items if isinstance(i, WorkItem)]
+    assert {i.key.resource_type for i in services} == {"iam:role"}
+    assert all("IAM tags" in i.reason for i in services)
+
+
+@pytest.mark.parametrize(("change", "scope", "reason"), [
+    ({"supported_types": frozenset({"ec2:instance", "s3:bucket"})}, ScopeKey(A, "us-east-1", "rds:db"), "not supported"),
+    ({"indexes": {}}, ScopeKey(A, "us-east-1", "ec2:instance"), "no Resource Explorer index"),
+    ({"wide_view": None}, ScopeKey(A, "us-east-1", "ec2:instance"), "no usable Resource Explorer view"),
+])
+def test_scopes_resource_explorer_cannot_prove_go_to_services(change: dict[str, Any], scope: ScopeKey,
+                                                               reason: str) -> None:
+    item = by_key(plan(coverage(**change)))[scope]
+    assert isinstance(item, WorkItem) and reason in item.reason
+
+
+def test_an_index_still_creating_is_not_trusted_and_keeps_s3_off_explorer() -> None:
+    cov = coverage()
+    cov.indexes[(A, "eu-west-1")] = IndexInfo(A, "eu-west-1", "LOCAL", "CREATING")
+    items = by_key(plan(cov))
+    creating = items[ScopeKey(A, "eu-west-1", "ec2:instance")]
+    assert isinstance(creating, WorkItem) and "CREATING" in creating.reason
+    s3 = items[ScopeKey(A, "global", "s3:bucket")]
+    assert isinstance(s3, WorkItem) and "any region" in s3.reason
+    assert isinstance(items[ScopeKey(B, "global", "s3:bucket")], ExplorerQuery)
+
+
+def test_s3_with_configured_regions_uses_s3_itself() -> None:
+    item = by_key(plan(coverage(), configured=True))[ScopeKey(A, "global", "s3:bucket")]
+    assert isinstance(item, WorkItem) and "regions" in item.reason
+
+
+def test_large_account_regions_go_to_their_member_view() -> None:
+    member = ViewInfo("arn:aws:resource-explorer-2:eu-west-1:222222222222:view/default/1", "eu-west-1",
+                      f"arn:aws:iam::{B}:root", True, "")
+    cov = coverage(member_views={(B, "eu-west-1"): member}, counts={(B, "eu-west-1"): 50_000})
+    items = by_key(plan(cov))
+    big = items[ScopeKey(B, "eu-west-1", "ec2:instance")]
+    assert isinstance(big, ExplorerQuery) and big.source == "explorer-member" and big.account_id == B
+    assert big.view_arn == member.arn and big.filter_string.startswith("region:eu-west-1 ")
+    small = items[ScopeKey(B, "us-east-1", "ec2:instance")]
+    assert isinstance(small, ExplorerQuery) and small.source == "explorer-aggregator"
+    # the last sync's counts decide when the probe has none
+    cov = coverage(member_views={(B, "eu-west-1"): member})
+    assert by_key(plan(cov, previous={(B, "eu-west-1"): 5_000}))[ScopeKey(B, "eu-west-1", "rds:db")].source == "explorer-member"
+    assert by_key(plan(cov))[ScopeKey(B, "eu-west-1", "rds:db")].source == "explorer-aggregator"
+
+
+def test_a_member_view_without_tags_is_not_used() -> None:
+    member = ViewInfo("arn:v", "eu-west-1", f"arn:aws:iam::{B}:root", False, "")
+    cov = coverage(member_views={(B, "eu-west-1"): member}, counts={(B, "eu-west-1"): 50_000})
+    assert by_key(plan(cov))[ScopeKey(B, "eu-west-1", "ec2:instance")].source == "explorer-aggregator"
+
+
+async def test_queue_rotates_across_accounts_and_ends_when_closed() -> None:
+    queue = RoundRobinQueue()
+    items = [WorkItem(ScopeKey(a, r, "ec2:instance"), "services", r, "x")
+             for a, regions in ((A, ("r1", "r2", "r3")), (B, ("r1",))) for r in regions]
+    await queue.put(items)
+    await queue.close()
+    got = []
+    while (item := await queue.get()) is not None:
+        got.append(item)
+    assert [i.key.account_id for i in got] == [A, B, A, A]
+    assert set(got) == set(items)
