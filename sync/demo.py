@@ -30,7 +30,7 @@ sso_region = "us-east-1"
 sso_portal = "https://demo-org.awsapps.com/start"
 custom_access_details = "Request access in the portal; approvals go to the resource's owner."
 integration_owner = { attribute = "group", values = ["platform-admins"] }
-resource_owner = { tag_key = "owner", attribute = "group" }
+resource_owner = { tag_key = "owner", attribute = "user" }
 """
 
 REPORTS = (
@@ -41,7 +41,10 @@ REPORTS = (
     ("Resources without an owner tag (top 10 account x type)", """SELECT account_id, resource_type, count(*) AS resources
                     FROM current_resources WHERE owner_tag_value IS NULL GROUP BY ALL ORDER BY resources DESC LIMIT 10"""),
     ("Which source covered what", """SELECT source, status, coalesce(error_code, '') AS error_code, count(*) AS scopes,
-                    sum(resources) AS resources FROM sync_scopes GROUP BY ALL ORDER BY scopes DESC"""),
+                    sum(resources) AS resources, any_value(reason) AS example_reason
+                    FROM sync_scopes GROUP BY ALL ORDER BY scopes DESC"""),
+    ("Who approves access (owner resolution)", """SELECT owner_source, coalesce(split_part(problem, ':', 1), '') AS problem,
+                    count(*) AS resources FROM resource_owner_summary GROUP BY ALL ORDER BY resources DESC"""),
 )
 
 NEXT_STEPS = f"""
@@ -50,7 +53,16 @@ Try next:
   .venv/bin/orgsync query resources-without-owner --catalog {CATALOG}
   .venv/bin/orgsync query "SELECT arn, tags->>'owner' AS owner FROM current_resources WHERE resource_type = 'rds:db' LIMIT 5" --catalog {CATALOG}
   .venv/bin/orgsync status --catalog {CATALOG}
+  .venv/bin/orgsync owners --unresolved --catalog {CATALOG}
 """
+
+
+def _run_cli(args: list[str]) -> int:
+    try:
+        cli.main(args, standalone_mode=False)
+    except SystemExit as done:
+        return int(done.code or 0)
+    return 0
 
 
 def _report(path: Path) -> None:
@@ -69,12 +81,15 @@ def run_demo() -> int:
     with orgsim.run_in_thread(SCENARIO) as sim:
         os.environ.update(sim.env())
         click.echo(f"Syncing it: orgsync sync {CONFIG} --catalog {CATALOG}\n")
-        try:
-            cli.main(["sync", str(CONFIG), "--catalog", str(CATALOG)], standalone_mode=False)
-        except SystemExit as done:
-            # 1 means some scopes failed: the demo scenario injects faults on purpose.
-            if done.code not in (0, 1):
-                return int(done.code or 1)
+        code = _run_cli(["sync", str(CONFIG), "--catalog", str(CATALOG)])
+        # 1 means some scopes failed: the demo scenario injects faults on purpose.
+        if code not in (0, 1):
+            return code
+        click.echo(f"\nLoading the identity directory for owner resolution: orgsync idp sync {CONFIG} ...")
+        code = _run_cli(["idp", "sync", str(CONFIG), "--catalog", str(CATALOG),
+                         "--identity-store-id", sim.world.scenario.organization.identity_store_id])
+        if code != 0:
+            return code
     _report(CATALOG)
     click.echo(NEXT_STEPS)
     return 0
