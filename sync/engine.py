@@ -14,6 +14,7 @@ from typing import Any
 
 
 from catalog.records import AccountRecord, RunRecord, ScopeRecord
+from catalog.state import ScopeMemory
 from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
 from sync.aws.clients import ClientPool
 from sync.aws.limits import Limiters
@@ -36,7 +37,7 @@ class SyncOptions:
     accounts: frozenset[str] | None = None
     regions: frozenset[str] | None = None
     types: frozenset[str] | None = None
-    mode: str = "full"
+    mode: str = "full"  # full | incremental (see sync/refresh.py)
     # The retry budget per API call; tests shrink it to fail fast.
     max_attempts: int = MAX_ATTEMPTS
     max_backoff: float = 20.0
@@ -84,19 +85,21 @@ async def sync_integration(
     integration: Integration,
     options: SyncOptions,
     progress: Progress,
-    previous_counts: Mapping[tuple[str, str, str], int] | None = None,
+    previous_scopes: Mapping[tuple[str, str, str], ScopeMemory] | None = None,
 ) -> RunRecord:
     """Discover, probe, plan and list concurrently: an account's scopes start once it is ready.
 
-    `previous_counts` ((account, region, type) -> resources at the scope's last completion, from
-    the catalog) feeds the planner's estimates and guards against an index that lags behind.
+    `previous_scopes` ((account, region, type) -> the scope's last completion, from the catalog)
+    feeds the planner's estimates, the incremental refresh policy, and the guard against an index
+    that lags behind.
     """
     started = datetime.now(timezone.utc)
     specs = service_specs()
     types = selected_types(integration, options.types)
     global_types = frozenset(t for t in types if specs[t].is_global)
     owner_key = integration.resource_owner.tag_key if integration.resource_owner else None
-    previous = dict(previous_counts or {})
+    memory = dict(previous_scopes or {})
+    previous = {key: m.resources for key, m in memory.items()}
     per_account_region: dict[tuple[str, str], int] = {}
     for (account, region, _), count in previous.items():
         per_account_region[(account, region)] = per_account_region.get((account, region), 0) + count
@@ -121,7 +124,7 @@ async def sync_integration(
         planner = WorkPlanner(
             integration=integration, source=options.source, types=types, global_types=global_types, pool=pool,
             stats=run_stats, queue=queue, progress=progress, previous_counts=per_account_region,
-            home_account=home_account,
+            home_account=home_account, previous_scopes=memory if options.mode == "incremental" else None,
         )
 
         async def discover() -> None:
@@ -178,6 +181,8 @@ async def sync_integration(
             listing = group.create_task(run_queue(queue, run, progress.scope_done))
         results = listing.result()
     progress.phase("committing")
+    if planner.refresh_tally:
+        record.options["refresh"] = dict(sorted(planner.refresh_tally.items()))
     for problem in planner.coverage.problems:
         record.warnings.append(f"Resource Explorer: {problem}")
     if found:

@@ -7,9 +7,11 @@ up to ten, the size of one ListIndexesForMembers call.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from catalog.state import ScopeMemory
 from sync.aws.clients import ClientPool
 from sync.aws.errors import error_code
 from sync.aws.stats import CallStats
@@ -18,6 +20,7 @@ from sync.explorer.coverage import Coverage
 from sync.explorer.planner import AccountPlanInput, plan_account_batch
 from sync.explorer.probe import probe_account_regions, probe_home, probe_members, stats_call
 from sync.progress import Progress
+from sync.refresh import select_due
 from sync.scheduler import RoundRobinQueue
 
 BATCH = 10
@@ -37,6 +40,7 @@ class WorkPlanner:
         progress: Progress,
         previous_counts: Mapping[tuple[str, str], int],
         home_account: Callable[[], str | None],
+        previous_scopes: Mapping[tuple[str, str, str], ScopeMemory] | None = None,
     ) -> None:
         self.integration = integration
         self.source = source
@@ -48,6 +52,10 @@ class WorkPlanner:
         self.previous_counts = previous_counts
         self.home_account = home_account
         self.coverage = Coverage()
+        # Incremental syncs only: each scope's last completion, and why scopes were (not) refreshed.
+        self.previous_scopes = previous_scopes
+        self.refresh_tally: dict[str, int] = {}
+        self._started = datetime.now(timezone.utc)
         self._ready: asyncio.Queue[tuple[str, tuple[str, ...]] | None] = asyncio.Queue()
         self._probed = False
         self._explorer = source != "services"
@@ -135,5 +143,10 @@ class WorkPlanner:
             previous_counts=self.previous_counts,
             services_reason=self._services_reason(),
         )
+        if self.previous_scopes is not None:
+            items, tally = select_due(items, previous=self.previous_scopes,
+                                      intervals=self.integration.refresh_intervals, now=self._started)
+            for label, count in tally.items():
+                self.refresh_tally[label] = self.refresh_tally.get(label, 0) + count
         self.progress.planned(len(batch), sum(len(i.keys) for i in items))
         await self.queue.put(items)

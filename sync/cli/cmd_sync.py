@@ -10,7 +10,7 @@ import click
 import orjson
 
 from catalog.connect import sync_lock
-from catalog.state import previous_scope_counts
+from catalog.state import previous_scopes
 from catalog.records import MergeCounts, RunRecord
 from catalog.writer import commit_run
 from sync.cli.app import EXIT_OK, EXIT_PARTIAL, UserError, catalog_option, main, split_csv, user_errors
@@ -18,7 +18,9 @@ from sync.config import Integration, load_config
 from sync.engine import SyncOptions, sync_integration
 from sync.explorer.planner import SOURCES
 from sync.progress import LiveProgress, LogProgress, Progress
-from sync.sources.registry import supported_types
+from sync.arns import UnknownArn, scope_of_arn
+from sync.sources.model import GLOBAL_REGION
+from sync.sources.registry import service_specs, supported_types
 
 MAX_FAILURES_SHOWN = 20
 
@@ -66,6 +68,8 @@ def summary(run: RunRecord, counts: MergeCounts) -> dict[str, object]:
         "skipped_scopes": [{"account_id": s.account_id, "region": s.region, "resource_type": s.resource_type,
                             "error_code": s.error_code} for s in scopes if s.status == "skipped"],
         "warnings": run.warnings,
+        "mode": run.mode,
+        "refresh": run.options.get("refresh", {}),
     }
 
 
@@ -80,6 +84,10 @@ def _print_summary(data: dict[str, object]) -> None:
         f"-{res['deleted']} deleted, {res['restored']} restored",
         f"  API calls {data['api_calls']}, throttled {data['throttles']}, retries {data['retries']}",
     ]
+    refresh = data["refresh"]
+    assert isinstance(refresh, dict)
+    for label, count in refresh.items():
+        lines.append(f"  {label}: {count} scope(s)")
     if data["error"]:
         lines.append(f"  error: {data['error']}")
     for a in data["failed_accounts"]:  # type: ignore[attr-defined]
@@ -109,6 +117,10 @@ def _print_summary(data: dict[str, object]) -> None:
 @click.option("--accounts", multiple=True, help="Only these account IDs (comma-separated, repeatable).")
 @click.option("--regions", multiple=True, help="Only these regions (comma-separated, repeatable).")
 @click.option("--types", multiple=True, help="Only these resource types (comma-separated, repeatable).")
+@click.option("--incremental", is_flag=True,
+              help="Refresh only scopes older than their type's refresh_minutes (default 60) or never "
+                   "completed; Resource Explorer scopes are always refreshed. The rest keep their rows.")
+@click.option("--arn", default=None, help="Refresh only the scope (account x region x type) of this resource.")
 @click.option("--source", type=click.Choice(SOURCES), default="auto", show_default=True,
               help="auto: Resource Explorer where it can prove a scope complete and is faster, service APIs "
                    "elsewhere; explorer: Resource Explorer wherever possible; services: service APIs only.")
@@ -120,7 +132,8 @@ def _print_summary(data: dict[str, object]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON (implies --quiet).")
 @user_errors
 def sync(config: str, catalog_path: str, integration_name: str | None, accounts: tuple[str, ...],
-         regions: tuple[str, ...], types: tuple[str, ...], source: str, max_attempts: int, rate_scale: float,
+         regions: tuple[str, ...], types: tuple[str, ...], incremental: bool, arn: str | None, source: str,
+         max_attempts: int, rate_scale: float,
          quiet: bool, as_json: bool) -> None:
     """Sync resources of the configured integrations into the catalog.
 
@@ -129,7 +142,19 @@ def sync(config: str, catalog_path: str, integration_name: str | None, accounts:
     """
     loaded = load_config(config, supported_types=supported_types())
     integrations = loaded.select(integration_name)
-    options = SyncOptions(accounts=split_csv(accounts), regions=split_csv(regions), types=split_csv(types),
+    only_accounts, only_regions, only_types = split_csv(accounts), split_csv(regions), split_csv(types)
+    if arn:
+        if only_accounts or only_regions or only_types:
+            raise UserError("--arn names one scope; it cannot be combined with --accounts, --regions or --types")
+        specs = service_specs()
+        try:
+            key = scope_of_arn(arn, specs, {t for t, s in specs.items() if s.is_global})
+        except UnknownArn as exc:
+            raise UserError(f"--arn: {exc}") from exc
+        only_accounts, only_types = frozenset({key.account_id}), frozenset({key.resource_type})
+        only_regions = frozenset() if key.region == GLOBAL_REGION else frozenset({key.region})
+    options = SyncOptions(accounts=only_accounts, regions=only_regions, types=only_types,
+                          mode="incremental" if incremental else "full",
                           max_attempts=max_attempts, max_backoff=2.0 if max_attempts <= 2 else 20.0,
                           rate_scale=rate_scale, source=source)
     _check_types(options.types, integrations)
@@ -138,7 +163,7 @@ def sync(config: str, catalog_path: str, integration_name: str | None, accounts:
     with sync_lock(catalog_path):
         for integration in integrations:
             with _progress(quiet or as_json) as progress:
-                previous = previous_scope_counts(catalog_path, integration.name)
+                previous = previous_scopes(catalog_path, integration.name)
                 run = asyncio.run(sync_integration(integration, options, progress, previous))
             counts = commit_run(catalog_path, run)
             data = summary(run, counts)
