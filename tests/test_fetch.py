@@ -465,7 +465,8 @@ def test_limit_for_prefers_the_action_specific_row() -> None:
     assert (other.action, other.rate) == (None, 3.0)
     tags = limit_for("dynamodb", "ListTagsOfResource")
     assert (tags.service, tags.action, tags.rate) == ("dynamodb", "ListTagsOfResource", 10.0)
-    assert limit_for("dynamodb", "DescribeTable") is DEFAULT_LIMIT
+    describe = limit_for("dynamodb", "DescribeTable")
+    assert (describe.service, describe.action, describe.rate) == ("dynamodb", None, 100.0)
     ec2 = limit_for("ec2", "DescribeInstances")
     assert (ec2.service, ec2.action, ec2.rate, ec2.burst) == ("ec2", None, 20.0, 100)
     assert limit_for("no-such-service", "Anything") is DEFAULT_LIMIT
@@ -492,7 +493,9 @@ def test_regional_services_get_a_bucket_per_region_and_action_rows_their_own() -
     tags = lim.bucket("111111111111", "eu-west-1", "dynamodb", "ListTagsOfResource")
     describe = lim.bucket("111111111111", "eu-west-1", "dynamodb", "DescribeTable")
     assert tags is not describe and (tags.rate, tags.burst) == (10.0, 10)
-    assert (describe.rate, describe.burst) == (DEFAULT_LIMIT.rate, DEFAULT_LIMIT.burst)
+    assert (describe.rate, describe.burst) == (100.0, 100)
+    unlisted = lim.bucket("111111111111", "eu-west-1", "kinesis", "ListStreams")
+    assert (unlisted.rate, unlisted.burst) == (DEFAULT_LIMIT.rate, DEFAULT_LIMIT.burst)
 
 
 def test_limiters_scale_the_rate() -> None:
