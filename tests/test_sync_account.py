@@ -12,19 +12,20 @@ import pytest
 
 from catalog.connect import sync_lock
 from tests.conftest import run_cli, write
+from tests.support.fault_proxy import fault_proxy
 from tests.support.moto_server import moto_server
 
 
 @pytest.fixture(scope="module")
 def moto_account() -> Iterator[str]:
-    with moto_server() as url:
+    with moto_server() as url, fault_proxy(url) as proxy:
         kw = {"endpoint_url": url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         for region in ("us-east-1", "eu-west-1", "ap-southeast-2"):
             ec2 = boto3.client("ec2", region_name=region, **kw)
             ec2.run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2, InstanceType="t3.micro",
                               TagSpecifications=[{"ResourceType": "instance",
                                                   "Tags": [{"Key": "owner", "Value": "alice"}]}])
-        yield url
+        yield proxy.url
 
 
 @pytest.fixture

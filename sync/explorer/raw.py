@@ -32,6 +32,15 @@ def _error_code(response: aiohttp.ClientResponse, body: dict[str, Any]) -> str:
     return code or str(response.status)
 
 
+def _error_body(payload: bytes) -> dict[str, Any]:
+    """An error body as a dict; proxies and emulators sometimes answer errors in plain text."""
+    try:
+        parsed = orjson.loads(payload) if payload else {}
+    except orjson.JSONDecodeError:
+        return {"message": payload[:300].decode(errors="replace")}
+    return parsed if isinstance(parsed, dict) else {"message": str(parsed)[:300]}
+
+
 class RawJsonClient:
     def __init__(
         self,
@@ -71,8 +80,8 @@ class RawJsonClient:
         async with self._http.request(op.http["method"], url, data=body,
                                       headers=dict(request.headers.items())) as response:
             payload = await response.read()
-            parsed = orjson.loads(payload) if payload else {}
             if response.status >= 300:
+                parsed = _error_body(payload)
                 error = {
                     "Error": {"Code": _error_code(response, parsed),
                               "Message": str(parsed.get("message") or parsed.get("Message") or "")},
@@ -80,4 +89,4 @@ class RawJsonClient:
                                          "HTTPHeaders": dict(response.headers.items())},
                 }
                 raise ClientError(error, operation)  # type: ignore[arg-type]
-            return parsed  # type: ignore[no-any-return]
+            return orjson.loads(payload) if payload else {}  # type: ignore[no-any-return]

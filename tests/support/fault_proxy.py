@@ -53,6 +53,8 @@ class Fault:
 class FaultProxy:
     target: str
     faults: list[Fault] = field(default_factory=list)
+    # Always applied, after `faults`; not removed by clear() (e.g. a service the emulator lacks).
+    baseline: list[Fault] = field(default_factory=list)
     key_accounts: dict[str, str] = field(default_factory=dict)
     url: str = ""
 
@@ -64,11 +66,18 @@ class FaultProxy:
         self.faults.clear()
 
     def _fault_for(self, request: Request) -> Fault | None:
-        for fault in self.faults:
+        for fault in [*self.faults, *self.baseline]:
             if (fault.times is None or fault.hits < fault.times) and fault.match(request):
                 fault.hits += 1
                 return fault
         return None
+
+
+def explorer_not_enabled() -> Fault:
+    """What an account without Resource Explorer answers: moto has no Resource Explorer at all."""
+    body = (b'{"__type": "AccessDeniedException", "message": "Resource Explorer is not turned on in this '
+            b'account and Region."}')
+    return Fault(lambda r: r.service == "resource-explorer-2", 403, body, content_type="application/json")
 
 
 def query_error(code: str, message: str, status: int = 400) -> tuple[int, bytes]:
@@ -137,7 +146,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fault_proxy(target: str) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(target=target)
+    proxy = FaultProxy(target=target, baseline=[explorer_not_enabled()])
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
