@@ -45,6 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with tree.code_tree(args.rev) as code:
         opts = RunOptions(scenario=args.scenario, source=args.source, quick=args.quick, rounds=args.rounds,
                           baseline=args.baseline, threads=not args.no_threads, timeout=args.timeout,
+                          max_rss_mb=args.max_rss_mb,
                           tree=code, notes=list(args.note or []))
         data = header | run(opts, log=lambda s: print(s, file=sys.stderr, flush=True))
     path = _finish(data, args, started)
@@ -52,7 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"bound formula: {data['bound']['formula']}")
     print(f"JSON: {path}")
     ok = all(t["count_matches_truth"] for t in data["tools"].values())
-    return 0 if ok or args.timeout else 1
+    stopped = any(r.get("stopped") for rs in data["runs"].values() for r in rs)
+    return 0 if ok or stopped else 1
 
 
 def cmd_bound(args: argparse.Namespace) -> int:
@@ -86,7 +88,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     prof = out_dir / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{args.scenario}.prof"
     with tree.code_tree(args.rev) as code:
         opts = RunOptions(scenario=args.scenario, source=args.source, quick=True, baseline=False,
-                          timeout=args.timeout, profile_path=prof, tree=code,
+                          timeout=args.timeout, max_rss_mb=args.max_rss_mb, profile_path=prof, tree=code,
                           notes=["orgsync ran under cProfile: wall and CPU include its overhead"]
                           + list(args.note or []))
         data = header | run(opts, log=lambda s: print(s, file=sys.stderr, flush=True))
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         sp.add_argument("--results", default=str(report.RESULTS_MD), help="markdown file to append to")
         sp.add_argument("--no-results", action="store_true", help="do not append to the results file")
         sp.add_argument("--timeout", type=float, help="seconds per orgsync run; then interrupt and report progress")
+        sp.add_argument("--max-rss-mb", type=float, default=12_000,
+                        help="interrupt a run whose RSS passes this; the machine is shared (default: %(default)s)")
         sp.add_argument("--note", action="append", help="a line added to the RESULTS.md entry (repeatable)")
         sp.add_argument("--rev", default="HEAD", help="git revision of the engine and simulator to measure, "
                                                       f"or '{tree.WORKTREE}' for the files as they are (default: %(default)s)")

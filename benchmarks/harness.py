@@ -42,6 +42,7 @@ class RunOptions:
     baseline: bool | None = None  # None: on for the scenarios in BASELINE_SCENARIOS
     threads: bool = True  # also the ThreadPoolExecutor baseline (not in --quick)
     timeout: float | None = None  # per orgsync run; interrupted runs report how far they got
+    max_rss_mb: float | None = None  # stop a run whose RSS grows past this (shared machine)
     profile_path: Path | None = None  # run orgsync under cProfile, dumping here
     tree: Path | None = None  # the packages measured (benchmarks.tree); None: the working tree
     notes: list[str] = field(default_factory=list)
@@ -101,6 +102,21 @@ def _last_accounts(catalog: Path) -> list[dict[str, Any]]:
     return [dict(zip(keys, (r[0], float(r[1]), float(r[2]), int(r[3]), int(r[4])))) for r in rows]
 
 
+CRITICAL_SCOPES_SQL = """
+WITH run AS (SELECT started_at AS t0 FROM sync_runs ORDER BY sync_id DESC LIMIT 1)
+SELECT region, resource_type, round(epoch(s.started_at - run.t0), 2) AS start_s,
+       round(duration_ms / 1000.0, 2) AS seconds, api_calls, throttles, resources
+FROM sync_scopes s, run WHERE account_id = $account ORDER BY start_s"""
+
+
+def _account_scopes(catalog: Path, account_id: str) -> list[dict[str, Any]]:
+    """Every scope of one account on the run's clock: when each could start (a free worker)."""
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        rows = con.execute(CRITICAL_SCOPES_SQL, {"account": account_id}).fetchall()
+    keys = ("region", "resource_type", "start_s", "seconds", "api_calls", "throttles", "resources")
+    return [dict(zip(keys, (r[0], r[1], float(r[2]), float(r[3]), int(r[4]), int(r[5]), int(r[6])))) for r in rows]
+
+
 def _measured(child: ChildResult, sim: SimProcess, stats: dict[str, Any]) -> dict[str, Any]:
     served = sum(n for op, n in stats.get("items", {}).items())
     return child.to_dict() | {
@@ -122,7 +138,8 @@ def run_orgsync(opts: RunOptions, workdir: Path, index: int) -> dict[str, Any]:
     if opts.profile_path is not None:
         argv = [sys.executable, "-m", "cProfile", "-o", str(opts.profile_path)] + argv[1:]
     with SimProcess(opts.scenario, workdir / "orgsim.log", opts.tree) as sim:
-        child = run_measured(argv, clean_env(sim.endpoint, opts.tree), workdir, f"orgsync-{index}", opts.timeout)
+        child = run_measured(argv, clean_env(sim.endpoint, opts.tree), workdir, f"orgsync-{index}", opts.timeout,
+                             opts.max_rss_mb)
         stats = sim.stats()
     out = _measured(child, sim, stats)
     try:
@@ -138,9 +155,12 @@ def run_orgsync(opts: RunOptions, workdir: Path, index: int) -> dict[str, Any]:
                 "failed_scope_codes": sorted({s["error_code"] for s in summary["failed_scopes"]}),
                 "by_type": _catalog_by_type(catalog), "slowest_scopes": _slowest_scopes(catalog),
                 "last_accounts": _last_accounts(catalog)}
+        if out["last_accounts"]:
+            out["last_account_scopes"] = _account_scopes(catalog, out["last_accounts"][0]["account_id"])
     else:
         # Interrupted or crashed: how far it got is what the simulator served.
-        out |= {"resources": None, "status": "timed out" if child.timed_out else "crashed", "retries": None}
+        out |= {"resources": None, "status": f"stopped ({child.stopped})" if child.stopped else "crashed",
+                "retries": None}
     catalog.unlink(missing_ok=True)
     return out
 
@@ -149,7 +169,7 @@ def run_baseline(opts: RunOptions, workdir: Path, mode: str, index: int) -> dict
     argv = [sys.executable, "-m", "benchmarks.baseline", "--mode", mode]
     with SimProcess(opts.scenario, workdir / "orgsim.log", opts.tree) as sim:
         child = run_measured(argv, clean_env(sim.endpoint, opts.tree), workdir, f"baseline-{mode}-{index}",
-                             opts.timeout)
+                             opts.timeout, opts.max_rss_mb)
         stats = sim.stats()
     out = _measured(child, sim, stats)
     try:
@@ -235,8 +255,11 @@ def run(opts: RunOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
                 data["notes"].append(f"{name} / orgsync wall (medians, alternating runs): **{ratio:.2f}x**"
                                      + (" (orgsync faster)" if ratio > 1 else " (orgsync slower)"))
         if org.get("progress") is not None:
-            why = (f"was interrupted after {opts.timeout:.0f} s" if runs[ORGSYNC][-1]["timed_out"]
-                   else f"failed (exit {runs[ORGSYNC][-1]['exit_code']})")
+            last = runs[ORGSYNC][-1]
+            why = {"timeout": f"was interrupted at its {opts.timeout or 0:.0f} s time limit",
+                   "memory": f"was interrupted when its RSS passed {opts.max_rss_mb or 0:,.0f} MB "
+                             f"(after {last['wall_s']:.0f} s)"}.get(last.get("stopped", ""),
+                                                                   f"failed (exit {last['exit_code']})")
             data["notes"].append(f"orgsync {why}: the simulator had served {org['progress']:.1%} "
                                  "of the reachable resources by then")
     return data

@@ -139,6 +139,7 @@ class ChildResult:
     cpu_sys_s: float
     peak_rss_kb: int
     timed_out: bool
+    stopped: str  # "" ran to the end; "timeout" or "memory" when the harness interrupted it
     stdout: str
     stderr_tail: str
 
@@ -150,28 +151,50 @@ class ChildResult:
         return {"exit_code": self.exit_code, "wall_s": round(self.wall_s, 3),
                 "cpu_user_s": round(self.cpu_user_s, 3), "cpu_sys_s": round(self.cpu_sys_s, 3),
                 "cpu_s": round(self.cpu_s, 3), "peak_rss_mb": round(self.peak_rss_kb / 1024, 1),
-                "timed_out": self.timed_out}
+                "timed_out": self.timed_out, "stopped": self.stopped}
+
+
+def vm_rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def run_measured(argv: list[str], env: dict[str, str], workdir: Path, name: str,
-                 timeout: float | None = None) -> ChildResult:
-    """Run a child to completion; wall time, its own CPU and peak RSS (from wait4)."""
+                 timeout: float | None = None, max_rss_mb: float | None = None) -> ChildResult:
+    """Run a child to completion; wall time, its own CPU and peak RSS (from wait4).
+
+    ``timeout`` and ``max_rss_mb`` interrupt it (SIGINT, then SIGKILL after a minute): the
+    machine is shared, and a run that would take hours or eat the memory others need is
+    stopped and reported as far as it got.
+    """
     out_path, err_path = workdir / f"{name}.stdout", workdir / f"{name}.stderr"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=workdir)
-        timed_out = False
+        stopped = ""
         interrupted_at = 0.0
+        polls = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             elapsed = time.perf_counter() - start
-            if timeout is not None and elapsed > timeout and not timed_out:
-                # SIGINT first: orgsync leaves the catalog as it was and exits; SIGKILL if it lingers.
-                timed_out, interrupted_at = True, elapsed
-                proc.send_signal(signal.SIGINT)
-            elif timed_out and elapsed - interrupted_at > 60:
+            polls += 1
+            if not stopped:
+                if timeout is not None and elapsed > timeout:
+                    stopped = "timeout"
+                elif max_rss_mb is not None and polls % 25 == 0 and vm_rss_kb(proc.pid) > max_rss_mb * 1024:
+                    stopped = "memory"
+                if stopped:
+                    # SIGINT first: orgsync leaves the catalog as it was and exits.
+                    interrupted_at = elapsed
+                    proc.send_signal(signal.SIGINT)
+            elif elapsed - interrupted_at > 60:
                 proc.kill()
             time.sleep(0.02)
         wall = time.perf_counter() - start
@@ -179,6 +202,6 @@ def run_measured(argv: list[str], env: dict[str, str], workdir: Path, name: str,
     stderr = err_path.read_text(errors="replace")
     return ChildResult(
         argv=argv, exit_code=proc.returncode, wall_s=wall, cpu_user_s=usage.ru_utime,
-        cpu_sys_s=usage.ru_stime, peak_rss_kb=usage.ru_maxrss, timed_out=timed_out,
+        cpu_sys_s=usage.ru_stime, peak_rss_kb=usage.ru_maxrss, timed_out=bool(stopped), stopped=stopped,
         stdout=out_path.read_text(errors="replace"), stderr_tail=stderr[-4000:],
     )
