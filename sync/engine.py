@@ -154,13 +154,18 @@ async def sync_integration(
 
         async def explorer_scopes(query: ExplorerQuery, stats: CallStats) -> dict[ScopeKey, ScopeOutput]:
             caller = await pool.caller(query.account_id, query.region, "resource-explorer-2")
-            builders = await list_query(query, caller, stats, global_types=global_types, owner_tag_key=owner_key)
-            unconfirmed = _unconfirmed_empty(builders, previous)
+            builder, counts = await list_query(query, caller, stats, global_types=global_types,
+                                               owner_tag_key=owner_key)
+            unconfirmed = _unconfirmed_empty(counts, previous)
+            # The query's rows travel with its first kept scope; a query completes or fails as a
+            # whole. Scopes re-listed below had no rows in it, so nothing needs taking out.
+            batches = builder.batches()
             out: dict[ScopeKey, ScopeOutput] = {}
-            for key, builder in builders.items():
+            for key, rows in counts.items():
                 reason = unconfirmed.get(key)
                 if reason is None:
-                    out[key] = ScopeOutput(builder.rows, builder.batches(), query.source, query.reason)
+                    out[key] = ScopeOutput(rows, batches, query.source, query.reason)
+                    batches = []
                     continue
                 # An index that is still catching up answers nothing; taking that at its word
                 # would lose resources (or mark every resource of the scope deleted).
@@ -194,7 +199,7 @@ async def sync_integration(
     return record
 
 
-def _unconfirmed_empty(builders: Mapping[ScopeKey, BatchBuilder],
+def _unconfirmed_empty(counts: Mapping[ScopeKey, int],
                        previous: Mapping[tuple[str, str, str], int]) -> dict[ScopeKey, str]:
     """Explorer scopes whose emptiness Resource Explorer alone cannot vouch for, with the reason.
 
@@ -205,14 +210,14 @@ def _unconfirmed_empty(builders: Mapping[ScopeKey, BatchBuilder],
     """
     out: dict[ScopeKey, str] = {}
     by_area: dict[tuple[str, str], list[ScopeKey]] = {}
-    for key in builders:
+    for key in counts:
         by_area.setdefault((key.account_id, key.region), []).append(key)
-    for area, keys in by_area.items():
-        empty = all(builders[k].rows == 0 for k in keys)
+    for keys in by_area.values():
+        empty = all(counts[k] == 0 for k in keys)
         known = [k for k in keys if (k.account_id, k.region, k.resource_type) in previous]
         for key in keys:
             before = previous.get((key.account_id, key.region, key.resource_type))
-            if builders[key].rows == 0 and before:
+            if counts[key] == 0 and before:
                 out[key] = (f"Resource Explorer returned nothing though the last sync found {before}; "
                             "indexing can lag up to 36 hours: listed through the service API")
             elif empty and not known:
@@ -220,7 +225,7 @@ def _unconfirmed_empty(builders: Mapping[ScopeKey, BatchBuilder],
                             "confirms it (indexing can lag up to 36 hours): listed through the service API")
     # Buckets of an account are one scope over all its regions: one doubtful region is enough.
     doubtful = {k.account_id for k in out if k.region != GLOBAL_REGION}
-    for key in builders:
+    for key in counts:
         if key.region == GLOBAL_REGION and key.account_id in doubtful and key not in out:
             out[key] = ("a region of this account could not be confirmed in Resource Explorer: "
                         "listed through the service API")

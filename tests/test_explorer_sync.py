@@ -47,7 +47,8 @@ def simulated(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Iterator[org
 def sync(tmp_path: Path, catalog: str = "c.duckdb", *args: str) -> tuple[dict[str, Any], Path]:
     config = write(tmp_path / "orgsync.toml", CONFIG)
     path = tmp_path / catalog
-    result = run_cli("sync", config, "--catalog", str(path), "--json", *args)
+    # The simulator runs without quotas here: lift ours too (Organizations is 2 calls/s otherwise).
+    result = run_cli("sync", config, "--catalog", str(path), "--json", "--rate-scale", "20", *args)
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.output)[0], path
 

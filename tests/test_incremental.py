@@ -56,7 +56,7 @@ def test_arn_to_scope() -> None:
 
 def sync(tmp_path: Path, *args: str) -> dict[str, Any]:
     config = write(tmp_path / "orgsync.toml", CONFIG + 'refresh_minutes = { "rds:db" = 5 }\n')
-    result = run_cli("sync", config, "--catalog", str(tmp_path / "c.duckdb"), "--json", *args)
+    result = run_cli("sync", config, "--catalog", str(tmp_path / "c.duckdb"), "--json", "--rate-scale", "20", *args)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)[0]  # type: ignore[no-any-return]
 

@@ -22,7 +22,7 @@ def synced(org_env: OrgEnv, tmp_path_factory: pytest.TempPathFactory) -> tuple[O
         root = tmp_path_factory.mktemp("synced")
         config = write(root / "orgsync.toml", org_config(org_env.org))
         catalog = root / "catalog.duckdb"
-        result = run_cli("sync", config, "--catalog", str(catalog), "--quiet")
+        result = run_cli("sync", config, "--catalog", str(catalog), "--quiet", "--rate-scale", "20")
         assert result.exit_code == 0, result.output
     finally:
         mp.undo()
@@ -105,7 +105,7 @@ def test_unchanged_resync_rewrites_no_resource_row(synced: tuple[OrgEnv, Path, P
     before = rows(copy, "SELECT * FROM resource_rows ORDER BY arn")
     seen_before = dict(rows(copy, "SELECT arn, last_seen FROM resources"))
     org_env.point_engine(monkeypatch)
-    result = run_cli("sync", str(config), "--catalog", str(copy), "--json")
+    result = run_cli("sync", str(config), "--catalog", str(copy), "--json", "--rate-scale", "20")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)[0]
     assert summary["resources"]["added"] == summary["resources"]["modified"] == summary["resources"]["deleted"] == 0
