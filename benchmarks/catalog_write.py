@@ -10,8 +10,9 @@ exactly as the engine hands them over. Three commits run on one catalog, side by
                      staged (a fifth of the rows); a fresh 1% of all resources changes, all
                      inside them; the other scopes are not touched
 
-For each: wall time, CPU time of the process (steadier than wall time on a shared machine), bytes the process wrote to disk (/proc/self/io write_bytes, which counts
-the WAL and the checkpoint), the catalog file's growth, and history rows written.
+For each: wall time, CPU time of the process (steadier than wall time on a shared machine),
+bytes the process wrote to disk (/proc/self/io write_bytes, which counts the WAL and the
+checkpoint), the catalog file's growth, and history rows written.
 
     .venv/bin/python -m benchmarks.catalog_write                 # 1M resources
     .venv/bin/python -m benchmarks.catalog_write --rows 200000 --keep /tmp/bench.duckdb
@@ -165,12 +166,12 @@ def fresh_ids(next_id: int, count: int, resource_type: int | None = None) -> pa.
     return candidates[:count]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--share", type=float, default=0.01, help="share of resources changed per re-sync")
     parser.add_argument("--keep", help="write the catalog here instead of a temporary directory")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or str(Path(tmp) / "bench.duckdb")
         Path(path).unlink(missing_ok=True)

@@ -259,3 +259,12 @@ def test_prune_cli_reports_what_it_removed(path: str) -> None:
     assert query(path, "SELECT count(*) FROM current_resources") == [(12,)]
     missing = run_cli("prune", "--keep-days", "1", "--catalog", path + ".nope")
     assert missing.exit_code == 2 and "no catalog" in missing.output
+
+
+def test_the_catalog_write_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.catalog_write import main
+
+    main(["--rows", "4000"])
+    out = capsys.readouterr().out
+    assert "full re-sync, 1% changed" in out and "incremental" in out and "x its disk writes" in out
+    assert out.count("+10 ~20 -10 r0") == 2  # 40 changes per re-sync, as many history rows
