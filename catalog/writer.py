@@ -298,6 +298,7 @@ def _merge(con: duckdb.DuckDBPyConnection, rows: pa.Table, params: dict[str, obj
     else:
         counts = dict(execute(con, "SELECT change, count(*) FROM diff GROUP BY change"))
     counts["deleted"] = _count(con, "SELECT count(*) FROM gone", {})
+    counts["seen"] = _count(con, "SELECT count(*) FROM staged", {})  # one per resource, duplicates folded
     # Views first: they depend on the tables.
     execute(con, "DROP VIEW diff" if first else "DROP TABLE diff")
     execute(con, f"DROP {'TABLE' if duplicated else 'VIEW'} staged")
@@ -319,7 +320,7 @@ def commit_run(path: str, run: RunRecord) -> MergeCounts:
             changed = _merge(con, rows, params)
             counts = MergeCounts(
                 sync_id=sync_id,
-                seen=rows.num_rows,
+                seen=changed["seen"],
                 added=changed.get("added", 0),
                 modified=changed.get("modified", 0),
                 restored=changed.get("restored", 0),

@@ -18,6 +18,7 @@ from sync.aws.stats import CallStats
 from sync.config import Integration, OrganizationIntegration
 from sync.explorer.coverage import Coverage
 from sync.explorer.planner import AccountPlanInput, plan_account_batch
+from sync.plan import ExplorerQuery, WorkItem
 from sync.explorer.probe import probe_account_regions, probe_home, probe_members, stats_call
 from sync.progress import Progress
 from sync.refresh import select_due
@@ -41,6 +42,7 @@ class WorkPlanner:
         previous_counts: Mapping[tuple[str, str], int],
         home_account: Callable[[], str | None],
         previous_scopes: Mapping[tuple[str, str, str], ScopeMemory] | None = None,
+        on_planned: Callable[[list[WorkItem | ExplorerQuery]], None] = lambda items: None,
     ) -> None:
         self.integration = integration
         self.source = source
@@ -51,6 +53,7 @@ class WorkPlanner:
         self.progress = progress
         self.previous_counts = previous_counts
         self.home_account = home_account
+        self.on_planned = on_planned
         self.coverage = Coverage()
         # Incremental syncs only: each scope's last completion, and why scopes were (not) refreshed.
         self.previous_scopes = previous_scopes
@@ -149,4 +152,5 @@ class WorkPlanner:
             for label, count in tally.items():
                 self.refresh_tally[label] = self.refresh_tally.get(label, 0) + count
         self.progress.planned(len(batch), sum(len(i.keys) for i in items))
+        self.on_planned(items)
         await self.queue.put(items)

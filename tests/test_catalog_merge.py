@@ -334,8 +334,6 @@ def test_duplicate_arns_in_one_run_are_stored_once(path: str) -> None:
     assert len(s.tables["resource_rows"]) == 2 and s.live == {"web", "db"}
 
 
-@pytest.mark.xfail(reason="BUG: commit_run reports MergeCounts.seen (and sync_runs.resources_seen) as "
-                          "rows.num_rows, counting an ARN listed twice in one run twice", strict=True)
 def test_resources_seen_counts_each_resource_once(path: str) -> None:
     web = row("web")
     c = commit_run(path, run(T0, [EC2], [web, row("db"), web]))

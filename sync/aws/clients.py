@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+from aiobotocore.client import AioClientCreator
 from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
@@ -56,6 +57,33 @@ async def _resolve_endpoint(client: Any, operation: str) -> str:
     return str(info.url)
 
 
+def _share_client_classes() -> None:
+    """Build each service's client class once per process instead of once per client.
+
+    botocore builds a new Python class with one method per API operation for every client (700
+    for EC2): measured on this machine, ~7 ms of CPU and ~1 MB of memory per client, which made
+    memory grow with the number of accounts. The class depends only on the service model (our
+    sessions register no class-altering handlers), so one per service and API version is shared.
+    """
+    original = AioClientCreator._create_client_class
+    if getattr(original, "_orgsync_shared", False):
+        return
+    classes: dict[tuple[str, str], type] = {}
+
+    async def shared(self: AioClientCreator, service_name: str, service_model: Any) -> type:
+        key = (service_name, service_model.api_version)
+        found = classes.get(key)
+        if found is None:
+            found = classes[key] = await original(self, service_name, service_model)
+        return found
+
+    shared._orgsync_shared = True  # type: ignore[attr-defined]
+    AioClientCreator._create_client_class = shared  # type: ignore[method-assign]
+
+
+_share_client_classes()
+
+
 # Retries happen in ApiCaller (counted, limited); botocore must not retry behind our back.
 CLIENT_CONFIG = AioConfig(
     retries={"mode": "standard", "total_max_attempts": 1},
@@ -88,6 +116,7 @@ class ClientPool:
         self._sessions: dict[str, AioSession] = {}
         self._callers: dict[tuple[str, str, str], ApiCaller] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self._clients: dict[str, list[Any]] = {}  # account -> its botocore clients' contexts
         self._http: aiohttp.ClientSession | None = None
         self._endpoints: dict[tuple[str, str, str], str] = {}
 
@@ -98,13 +127,31 @@ class ClientPool:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._stack.__aexit__(exc_type, exc, tb)
+        try:
+            for account_id in list(self._clients):
+                await self.release_account(account_id)
+        finally:
+            await self._stack.__aexit__(exc_type, exc, tb)
 
     async def _botocore_client(self, account_id: str, region: str, service: str) -> Any:
         session = self._sessions[account_id]
-        return await self._stack.enter_async_context(
-            session.create_client(service, region_name=region, config=CLIENT_CONFIG)
-        )
+        context = session.create_client(service, region_name=region, config=CLIENT_CONFIG)
+        client = await context.__aenter__()
+        self._clients.setdefault(account_id, []).append(context)
+        return client
+
+    async def release_account(self, account_id: str) -> None:
+        """Close the botocore clients of an account whose work is done.
+
+        Each client holds a connection pool and ~0.3 MB; on a large organization keeping every
+        account's clients until the end made memory grow with the number of accounts. A caller
+        asked for again later simply gets a new client.
+        """
+        contexts = self._clients.pop(account_id, [])
+        for key in [k for k in self._callers if k[0] == account_id]:
+            del self._callers[key]
+        for context in contexts:
+            await context.__aexit__(None, None, None)
 
     async def _raw_client(self, account_id: str, region: str, service: str) -> RawJsonClient:
         if self._http is None:
