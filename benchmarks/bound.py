@@ -101,6 +101,7 @@ class Bound:
     calls: int
     resources: int  # reachable resources the sync must return (ground truth, generation 0)
     limiting: list[dict[str, Any]] = field(default_factory=list)  # slowest buckets first
+    calls_by_op: dict[str, int] = field(default_factory=dict)  # "iam:ListRoleTags" -> fewest calls needed
     formula: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +112,7 @@ class Bound:
             "walk_critical_account": self.walk_critical_account,
             "latency_s": self.latency_s, "longest_listing_pages": self.longest_listing_pages,
             "calls": self.calls, "resources": self.resources, "limiting": self.limiting,
+            "calls_by_op": self.calls_by_op,
             "formula": self.formula,
         }
 
@@ -129,6 +131,7 @@ class _Loads:
         self.quotas = Quotas(world.scenario.quotas)
         self.specs = services()
         self.calls: Counter[BucketKey] = Counter()
+        self.by_op: Counter[str] = Counter()
         self.limits: dict[BucketKey, tuple[float, float]] = {}
 
     def add(self, account: int, region: str, service: str, op: str, n: int = 1) -> None:
@@ -140,6 +143,7 @@ class _Loads:
         key = (self.world.org.accounts[account].account_id,
                region if spec.regional else GLOBAL, service, name)
         self.calls[key] += n
+        self.by_op[f"{service}:{op}"] += n
         self.limits[key] = (rate, burst)
 
     def buckets(self) -> list[BucketLoad]:
@@ -279,4 +283,5 @@ def compute_bound(scenario: str | World, model: str = "services",
         calls=sum(b.calls for b in buckets) + n_org,
         resources=sum(truth_by_type(world, types).values()),
         limiting=[b.to_dict() for b in buckets[:5]], formula=FORMULA,
+        calls_by_op=dict(sorted(loads.by_op.items())),
     )

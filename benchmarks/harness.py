@@ -267,6 +267,13 @@ def run(opts: RunOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
                    "memory": f"was interrupted when its RSS passed {opts.max_rss_mb or 0:,.0f} MB "
                              f"(after {last['wall_s']:.0f} s)"}.get(last.get("stopped", ""),
                                                                    f"failed (exit {last['exit_code']})")
-            data["notes"].append(f"orgsync {why}: the simulator had served {org['progress']:.1%} "
+            data["notes"].append(f"orgsync {why}: its list calls had returned {org['progress']:.1%} "
                                  "of the reachable resources by then")
+            needed = bounds[model].get("calls_by_op", {})
+            iam_ops = [op for op in needed if op.startswith("iam:List") and op.endswith("Tags")]
+            done = sum(last["sim_calls_by_op"].get(op, 0) - last["sim_throttled_by_op"].get(op, 0) for op in iam_ops)
+            total = sum(needed[op] for op in iam_ops)
+            if total:
+                data["notes"].append(f"IAM tag calls (the critical path) done: {done:,} of {total:,} "
+                                     f"({done / total:.0%})")
     return data
