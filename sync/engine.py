@@ -262,12 +262,6 @@ def _unconfirmed_empty(counts: Mapping[ScopeKey, int],
             elif empty and not known:
                 out[key] = ("Resource Explorer found nothing in this account x region and no earlier sync "
                             "confirms it (indexing can lag up to 36 hours): listed through the service API")
-    # Buckets of an account are one scope over all its regions: one doubtful region is enough.
-    doubtful = {k.account_id for k in out if k.region != GLOBAL_REGION}
-    for key in counts:
-        if key.region == GLOBAL_REGION and key.account_id in doubtful and key not in out:
-            out[key] = ("a region of this account could not be confirmed in Resource Explorer: "
-                        "listed through the service API")
     return out
 
 

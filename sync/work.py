@@ -137,7 +137,7 @@ class WorkPlanner:
         if self._explorer:
             await self._probe(batch)
         items = plan_account_batch(
-            [AccountPlanInput(a, regions, self.integration.regions is not None) for a, regions in batch],
+            [AccountPlanInput(a, regions) for a, regions in batch],
             resource_types=self.types,
             global_types=self.global_types,
             home_region=self.integration.region,

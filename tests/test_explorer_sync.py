@@ -89,16 +89,17 @@ def by_source(path: Path) -> dict[str, int]:
                            WHERE sync_id = (SELECT max(sync_id) FROM sync_runs) GROUP BY 1"""))
 
 
-def test_aggregator_with_tags_lists_everything_but_iam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_aggregator_with_tags_lists_everything_but_iam_and_s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with simulated(monkeypatch) as sim:
         summary, path = sync(tmp_path)
         assert summary["status"] == "complete"
         assert_matches_truth(path, sim)
     counts = by_source(path)
     assert set(counts) == {"explorer-aggregator", "services"}
-    iam_sources = {s for (scope, s) in sources(path) if " iam:" in scope}
-    assert iam_sources == {"services"}  # IAM tags are never in Resource Explorer
-    assert not {s for (scope, s) in sources(path) if " iam:" not in scope} - {"explorer-aggregator"}
+    own_api = {s for (scope, s) in sources(path) if " iam:" in scope or " s3:" in scope}
+    assert own_api == {"services"}  # IAM tags are never in Resource Explorer; ListBuckets is complete
+    assert {s for (scope, s) in sources(path) if " iam:" not in scope and " s3:" not in scope} == \
+        {"explorer-aggregator"}
 
 
 def test_explorer_and_services_paths_write_the_same_inventory(monkeypatch: pytest.MonkeyPatch,
@@ -127,7 +128,7 @@ def test_partial_index_coverage_uses_services_where_indexes_are_missing(monkeypa
     scopes = sources(path)
     for (scope, source), reason in scopes.items():
         account, region, rtype = scope.split()
-        if rtype.startswith("iam:"):
+        if rtype.startswith("iam:") or rtype == "s3:bucket":
             continue
         if account == second or (account == third and region == "eu-west-1"):
             assert source == "services" and "no Resource Explorer index" in reason, scope

@@ -29,9 +29,9 @@ def coverage(**kw: Any) -> Coverage:
     return cov
 
 
-def plan(cov: Coverage, *, source: str = "auto", configured: bool = False,
+def plan(cov: Coverage, *, source: str = "auto",
          previous: dict[tuple[str, str], int] | None = None) -> list[WorkItem | ExplorerQuery]:
-    accounts = [AccountPlanInput(a, ("eu-west-1", "us-east-1"), configured) for a in (A, B)]
+    accounts = [AccountPlanInput(a, ("eu-west-1", "us-east-1")) for a in (A, B)]
     return plan_account_batch(accounts, resource_types=TYPES, global_types=GLOBAL, home_region="us-east-1",
                               coverage=cov, source=source, previous_counts=previous or {})
 
@@ -59,10 +59,10 @@ def test_small_scopes_share_one_aggregator_query_and_iam_stays_on_iam() -> None:
     items = plan(coverage())
     [query] = [i for i in items if isinstance(i, ExplorerQuery)]
     assert query.source == "explorer-aggregator" and query.view_arn == ORG_VIEW.arn
-    assert query.filter_string == f"accountid:{A} accountid:{B} resourcetype:ec2:instance resourcetype:rds:db resourcetype:s3:bucket"
-    services = [i for i in items if isinstance(i, WorkItem)]
-    assert {i.key.resource_type for i in services} == {"iam:role"}
-    assert all("IAM tags" in i.reason for i in services)
+    assert query.filter_string == f"accountid:{A} accountid:{B} resourcetype:ec2:instance resourcetype:rds:db"
+    services = {i.key.resource_type: i.reason for i in items if isinstance(i, WorkItem)}
+    assert set(services) == {"iam:role", "s3:bucket"}
+    assert "IAM tags" in services["iam:role"] and "ListBuckets" in services["s3:bucket"]
 
 
 @pytest.mark.parametrize(("change", "scope", "reason"), [
@@ -76,20 +76,13 @@ def test_scopes_resource_explorer_cannot_prove_go_to_services(change: dict[str, 
     assert isinstance(item, WorkItem) and reason in item.reason
 
 
-def test_an_index_still_creating_is_not_trusted_and_keeps_s3_off_explorer() -> None:
+def test_an_index_still_creating_is_not_trusted() -> None:
     cov = coverage()
     cov.indexes[(A, "eu-west-1")] = IndexInfo(A, "eu-west-1", "LOCAL", "CREATING")
     items = by_key(plan(cov))
     creating = items[ScopeKey(A, "eu-west-1", "ec2:instance")]
     assert isinstance(creating, WorkItem) and "CREATING" in creating.reason
-    s3 = items[ScopeKey(A, "global", "s3:bucket")]
-    assert isinstance(s3, WorkItem) and "any region" in s3.reason
-    assert isinstance(items[ScopeKey(B, "global", "s3:bucket")], ExplorerQuery)
-
-
-def test_s3_with_configured_regions_uses_s3_itself() -> None:
-    item = by_key(plan(coverage(), configured=True))[ScopeKey(A, "global", "s3:bucket")]
-    assert isinstance(item, WorkItem) and "regions" in item.reason
+    assert isinstance(items[ScopeKey(A, "us-east-1", "ec2:instance")], ExplorerQuery)
 
 
 def test_large_account_regions_go_to_their_member_view() -> None:

@@ -26,7 +26,6 @@ SOURCES = ("auto", "explorer", "services")
 class AccountPlanInput:
     account_id: str
     regions: tuple[str, ...]
-    regions_configured: bool  # False: every enabled region (so S3 buckets cannot hide elsewhere)
 
 
 def _services(key: ScopeKey, home_region: str, reason: str) -> WorkItem:
@@ -38,7 +37,7 @@ def _filter(prefix: str, values: Collection[str]) -> str:
     return " ".join(f"{prefix}:{v}" for v in sorted(values))
 
 
-def _explorer_reason(key: ScopeKey, coverage: Coverage, regions: Sequence[str], configured: bool) -> str | None:
+def _explorer_reason(key: ScopeKey, coverage: Coverage) -> str | None:
     """None when Resource Explorer can prove this scope complete; else why not."""
     service = key.resource_type.split(":", 1)[0]
     if service in NO_TAGS_IN_EXPLORER:
@@ -46,13 +45,9 @@ def _explorer_reason(key: ScopeKey, coverage: Coverage, regions: Sequence[str], 
     if key.resource_type not in coverage.supported_types:
         return "resource type not supported by the Resource Explorer index"
     if key.region == GLOBAL_REGION:
-        if configured:
-            return "S3 lists buckets of every region; Resource Explorer would miss regions outside `regions`"
-        for region in regions:
-            reason = _index_reason(key.account_id, region, coverage)
-            if reason:
-                return f"{reason} (S3 buckets can be in any region)"
-        return None
+        # A bucket can live in any region, and an index that lags in one region hides its buckets
+        # without a sign (the other regions still answer): only ListBuckets proves the list whole.
+        return "S3 buckets can be in any region; ListBuckets is the only complete list"
     return _index_reason(key.account_id, key.region, coverage)
 
 
@@ -92,7 +87,7 @@ def plan_account_batch(
             if source == "services":
                 items.append(_services(key, home_region, services_reason))
                 continue
-            why_not = _explorer_reason(key, coverage, account.regions, account.regions_configured)
+            why_not = _explorer_reason(key, coverage)
             if why_not:
                 items.append(_services(key, home_region, why_not))
                 continue
