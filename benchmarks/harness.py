@@ -276,4 +276,6 @@ def run(opts: RunOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
             if total:
                 data["notes"].append(f"IAM tag calls (the critical path) done: {done:,} of {total:,} "
                                      f"({done / total:.0%})")
+            if last.get("stopped") and last["exit_code"] == -9:
+                data["notes"].append("orgsync did not exit within 60 s of SIGINT and was killed")
     return data
