@@ -175,21 +175,37 @@ async def test_iam_policies_list_local_scope_with_tags() -> None:
 # --- per-item calls -------------------------------------------------------------------------------
 
 
-async def test_iam_role_tags_per_role_and_a_vanished_role_is_dropped() -> None:
-    aws = FakeAws({
-        "ListRoles": lambda params: pages.IAM_LIST_ROLES,
-        "ListRoleTags": by_key("RoleName", {
-            "deployer": pages.IAM_LIST_ROLE_TAGS,
-            "lambda-exec": client_error("NoSuchEntity", "The role with name lambda-exec cannot be found.", 404),
-        }),
-    })
+async def test_iam_roles_and_their_tags_come_in_one_authorization_details_call() -> None:
+    aws = FakeAws({"GetAccountAuthorizationDetails": lambda params: pages.IAM_AUTH_DETAILS_ROLES})
     out = await collect("iam:role", aws, region="us-east-1")
-    assert sorted(p["RoleName"] for p in aws.ops("ListRoleTags")) == ["deployer", "lambda-exec"]
+    assert aws.ops("GetAccountAuthorizationDetails") == [{"Filter": ["Role"], "MaxItems": 1000}]
+    assert [op for _, _, op, _ in aws.calls] == ["GetAccountAuthorizationDetails"]  # no per-role call
     got = flat(out)
-    assert list(got) == ["AROAEXAMPLEDEPLOYER1"]
+    assert sorted(got) == ["AROAEXAMPLEDEPLOYER1", "AROAEXAMPLELAMBDAEX1"]
     assert got["AROAEXAMPLEDEPLOYER1"].tags == {"owner": "platform", "cost-center": "42"}
     assert got["AROAEXAMPLEDEPLOYER1"].region == "global"
-    assert set(aws.regions_of("ListRoleTags")) == {"us-east-1"}
+
+
+async def test_iam_authorization_details_follow_the_marker() -> None:
+    first = {**pages.IAM_AUTH_DETAILS_USERS, "IsTruncated": True, "Marker": "m1"}
+    second = {**pages.IAM_AUTH_DETAILS_USERS, "UserDetailList": [
+        {**pages.IAM_AUTH_DETAILS_USERS["UserDetailList"][0], "UserName": "bob", "UserId": "AIDAEXAMPLEBOB000001",
+         "Arn": f"arn:aws:iam::{ACCOUNT}:user/bob", "Tags": []}]}
+    aws = FakeAws({"GetAccountAuthorizationDetails": lambda params: second if params.get("Marker") else first})
+    out = await collect("iam:user", aws, region="us-east-1")
+    assert aws.ops("GetAccountAuthorizationDetails") == [
+        {"Filter": ["User"], "MaxItems": 1000}, {"Filter": ["User"], "MaxItems": 1000, "Marker": "m1"}]
+    assert {r.name: r.tags for r in flat(out).values()} == {"alice": {"owner": "alice@example.com"}, "bob": {}}
+
+
+async def test_a_vanished_policy_is_dropped() -> None:
+    aws = FakeAws({
+        "ListPolicies": lambda params: pages.IAM_LIST_POLICIES,
+        "ListPolicyTags": lambda params: client_error("NoSuchEntity", "Policy does not exist.", 404),
+    })
+    out = await collect("iam:policy", aws, region="us-east-1")
+    assert len(aws.ops("ListPolicyTags")) == 1
+    assert flat(out) == {}
 
 
 async def test_iam_groups_make_no_tag_call() -> None:
@@ -344,11 +360,11 @@ async def test_s3_bucket_deleted_before_get_bucket_location_is_dropped() -> None
 @pytest.mark.parametrize("code", ["AccessDenied", "ThrottlingException", "InternalError", "ValidationError"])
 async def test_other_errors_in_a_tag_call_propagate(code: str) -> None:
     aws = FakeAws({
-        "ListRoles": lambda params: pages.IAM_LIST_ROLES,
-        "ListRoleTags": lambda params: client_error(code),
+        "ListPolicies": lambda params: pages.IAM_LIST_POLICIES,
+        "ListPolicyTags": lambda params: client_error(code),
     })
     with pytest.raises(ClientError) as info:
-        await collect("iam:role", aws, region="us-east-1")
+        await collect("iam:policy", aws, region="us-east-1")
     assert error_code(info.value) == code
 
 

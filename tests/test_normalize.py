@@ -65,7 +65,8 @@ def test_spec_actions_are_service_operation_strings(resource_type: str) -> None:
 def test_spec_actions_name_every_call_the_spec_makes() -> None:
     assert spec_for("ec2:instance").actions == ("ec2:DescribeInstances",)
     assert spec_for("eks:cluster").actions == ("eks:ListClusters", "eks:DescribeCluster")
-    assert spec_for("iam:role").actions == ("iam:ListRoles", "iam:ListRoleTags")
+    assert spec_for("iam:role").actions == ("iam:GetAccountAuthorizationDetails",)
+    assert spec_for("iam:policy").actions == ("iam:ListPolicies", "iam:ListPolicyTags")
     assert spec_for("iam:group").actions == ("iam:ListGroups",)
     assert spec_for("dynamodb:table").actions == (
         "dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"
@@ -235,7 +236,7 @@ def test_s3_bucket_tags_from_get_bucket_tagging() -> None:
 
 
 def test_iam_roles_are_global() -> None:
-    roles = normalize_page("iam:role", pages.IAM_LIST_ROLES, HOME)
+    roles = normalize_page("iam:role", pages.IAM_AUTH_DETAILS_ROLES, HOME)
     assert [r.name for r in roles] == ["deployer", "lambda-exec"]
     deployer = roles[0]
     assert deployer.arn == f"arn:aws:iam::{ACCOUNT}:role/deployer"
@@ -243,27 +244,27 @@ def test_iam_roles_are_global() -> None:
         ACCOUNT, GLOBAL_REGION, "iam:role", "AROAEXAMPLEDEPLOYER1"
     )
     assert deployer.region == "global"
-    assert deployer.tags == {}
-    assert deployer.properties == {
-        "Path": "/", "CreateDate": pages.ts(2021, 4, 2, 15, 3, 0), "Description": "CI deploys",
-        "MaxSessionDuration": 3600,
-    }
+    assert deployer.tags == {"owner": "platform", "cost-center": "42"}  # inline in the details
+    assert roles[1].tags == {}
+    # RoleLastUsed moves on every use: keeping it would make every sync report the role modified.
+    assert deployer.properties == {"Path": "/", "CreateDate": pages.ts(2021, 4, 2, 15, 3, 0)}
     assert "AssumeRolePolicyDocument" not in deployer.properties
     assert roles[1].properties["Path"] == "/service-role/"
 
 
 def test_iam_region_is_global_whatever_the_api_region() -> None:
     for ctx in (HOME, EU, ScopeContext(account_id=ACCOUNT, region="cn-north-1")):
-        [r] = normalize_page("iam:user", pages.IAM_LIST_USERS, ctx)
+        [r] = normalize_page("iam:user", pages.IAM_AUTH_DETAILS_USERS, ctx)
         assert r.region == "global"
 
 
 def test_iam_users_groups_policies() -> None:
-    [user] = normalize_page("iam:user", pages.IAM_LIST_USERS, HOME)
+    [user] = normalize_page("iam:user", pages.IAM_AUTH_DETAILS_USERS, HOME)
     assert (user.arn, user.resource_type, user.resource_id, user.name) == (
         f"arn:aws:iam::{ACCOUNT}:user/alice", "iam:user", "AIDAEXAMPLEALICE0001", "alice"
     )
-    assert "PasswordLastUsed" not in user.properties
+    assert user.tags == {"owner": "alice@example.com"}
+    assert "GroupList" not in user.properties
 
     [group] = normalize_page("iam:group", pages.IAM_LIST_GROUPS, HOME)
     assert (group.arn, group.region, group.resource_type, group.resource_id, group.name) == (
@@ -279,12 +280,15 @@ def test_iam_users_groups_policies() -> None:
 
 
 def test_iam_tag_calls() -> None:
-    role_tags = spec_for("iam:role").tags
-    assert role_tags is not None and role_tags.operation == "ListRoleTags"
-    assert role_tags.request(pages.IAM_LIST_ROLES["Roles"][0]) == {"RoleName": "deployer"}
-    assert role_tags.extract(pages.IAM_LIST_ROLE_TAGS) == {"owner": "platform", "cost-center": "42"}
+    # Roles and users: one authorization-details page carries a thousand entities and their tags.
+    for rtype, kind in (("iam:role", "Role"), ("iam:user", "User")):
+        spec = spec_for(rtype)
+        assert spec.tags is None
+        assert (spec.list_operation, spec.list_params) == ("GetAccountAuthorizationDetails", {"Filter": [kind]})
+    assert listed("iam:role", pages.IAM_AUTH_DETAILS_USERS) == []  # another kind's list is not read
     policy_tags = spec_for("iam:policy").tags
     assert policy_tags is not None and policy_tags.operation == "ListPolicyTags"
+    assert policy_tags.extract(pages.IAM_LIST_POLICY_TAGS) == {"owner": "platform", "cost-center": "42"}
     assert policy_tags.request(pages.IAM_LIST_POLICIES["Policies"][0]) == {
         "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/read-logs"
     }

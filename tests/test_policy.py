@@ -117,7 +117,7 @@ def test_cli_prints_the_policy_for_a_config(tmp_path: Path) -> None:
                                                     kind="aws-account"))
     result = run_cli("iam-policy", config, "--source", "services")
     assert result.exit_code == 0, result.output
-    assert actions_of(json.loads(result.output)) == {"sts:GetCallerIdentity", "iam:ListRoles", "iam:ListRoleTags"}
+    assert actions_of(json.loads(result.output)) == {"sts:GetCallerIdentity", "iam:GetAccountAuthorizationDetails"}
 
 
 def test_cli_refuses_a_role_the_integration_does_not_have(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Like AWS, the list calls leave tags out (ListRoleTags & co. carry them), groups have no tags at
 all, and ListPolicies without Scope=Local also returns AWS managed policies, which belong to no
-account and are not part of the inventory.
+account and are not part of the inventory. GetAccountAuthorizationDetails, like AWS, returns
+users and roles with their tags inline (up to 1,000 entities a page) and policies without them.
 """
 
 from __future__ import annotations
@@ -248,3 +249,70 @@ def list_policy_tags(call: Call) -> str:
             return _finish("<Tags></Tags>", None)
         raise AwsError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
     return _tags_of(call, "iam:policy", arn[len(prefix):], "policy")
+
+
+# GetAccountAuthorizationDetails walks the entity kinds in this order; its Marker is
+# (stage, inner cursor) so that one page can span the end of one kind and the start of the next.
+_DETAIL_KINDS = (
+    ("User", "iam:user", "UserDetailList"),
+    ("Group", "iam:group", "GroupDetailList"),
+    ("Role", "iam:role", "RoleDetailList"),
+    ("LocalManagedPolicy", "iam:policy", "Policies"),
+)
+_FILTERS = {kind for kind, _, _ in _DETAIL_KINDS} | {"AWSManagedPolicy"}
+
+
+def _tag_xml(call: Call, res: Res) -> str:
+    pairs = call.world.tags.sets[res.tagset]
+    body = "".join(f"<member><Key>{esc(k)}</Key><Value>{esc(v)}</Value></member>" for k, v in pairs)
+    return f"<Tags>{body}</Tags>"
+
+
+def _detail(call: Call, rtype: str, res: Res) -> str:
+    if rtype == "iam:role":
+        return (_role(res)[: -len("</member>")] + "<InstanceProfileList/><RolePolicyList/>"
+                "<AttachedManagedPolicies/>" + _tag_xml(call, res) + "<RoleLastUsed/></member>")
+    if rtype == "iam:user":
+        return (_user(res)[: -len("</member>")] + "<UserPolicyList/><GroupList/><AttachedManagedPolicies/>"
+                + _tag_xml(call, res) + "</member>")
+    if rtype == "iam:group":
+        return _group(res)[: -len("</member>")] + "<GroupPolicyList/><AttachedManagedPolicies/></member>"
+    return _policy(res.name, res.arn, res.h, (res.h >> 8) % 5)
+
+
+@operation("iam", "GetAccountAuthorizationDetails")
+def get_account_authorization_details(call: Call) -> str:
+    wanted = call.list_param("Filter.member") or sorted(_FILTERS)
+    unknown = [f for f in wanted if f not in _FILTERS]
+    if unknown:
+        raise call.invalid(f"Invalid Filter: {unknown[0]}")
+    limit = call.int_param("MaxItems", 100, 1, 1000)
+    stage, inner = 0, None
+    token = call.str_param("Marker")
+    if token:
+        parts = decode_token(token, 3)
+        if parts is None or parts[0] != "iamd" or not isinstance(parts[1], int):
+            raise _bad_marker()
+        stage, inner = parts[1], str(parts[2]) or None
+    lists: dict[str, list[str]] = {key: [] for _, _, key in _DETAIL_KINDS}
+    taken, marker = 0, None
+    for i, (kind, rtype, key) in enumerate(_DETAIL_KINDS):
+        if i < stage or kind not in wanted:
+            continue
+        if taken == limit:
+            marker = encode_token("iamd", i, "")
+            break
+        items, nxt = scope_listing(call.inv, _scope(call, rtype), inner if i == stage else None,
+                                   f"iamd{i}", limit - taken, call.generation, _bad_marker())
+        lists[key].extend(_detail(call, rtype, r) for r in items)
+        call.stats.items[f"iam:GetAccountAuthorizationDetails:{kind}"] += len(items)
+        taken += len(items)
+        if nxt is not None:
+            marker = encode_token("iamd", i, nxt)
+            break
+    if marker is None and "AWSManagedPolicy" in wanted:
+        # AWS managed policies are few and fixed: they ride on the last page.
+        lists["Policies"].extend(_policy(n, f"arn:aws:iam::aws:policy/{n}", mix(j + 7), 0)
+                                 for j, n in enumerate(_AWS_POLICIES))
+    body = "".join(f"<{key}>{''.join(items)}</{key}>" for key, items in lists.items())
+    return _finish(body, marker)

@@ -143,3 +143,36 @@ def test_dynamodb_exclusive_start(sim: orgsim.Simulator) -> None:
     assert first["TableNames"] == full[:1] and first["LastEvaluatedTableName"] == full[0]
     rest = ddb.list_tables(ExclusiveStartTableName=full[0])["TableNames"]
     assert rest == full[1:]
+
+
+def test_authorization_details_page_across_kinds_with_tags_inline(sim: orgsim.Simulator) -> None:
+    a = _biggest_account(sim, "iam:role")
+    iam = client(sim, "iam", creds=creds_for(sim, a))
+    listed = {
+        "UserDetailList": {u["Arn"] for p in iam.get_paginator("list_users").paginate() for u in p["Users"]},
+        "GroupDetailList": {g["Arn"] for p in iam.get_paginator("list_groups").paginate() for g in p["Groups"]},
+        "RoleDetailList": {r["Arn"] for p in iam.get_paginator("list_roles").paginate() for r in p["Roles"]},
+        "Policies": {p["Arn"] for page in iam.get_paginator("list_policies").paginate(Scope="Local")
+                     for p in page["Policies"]},
+    }
+    assert all(listed.values())
+    got: dict[str, list[dict]] = {key: [] for key in listed}
+    pages = 0
+    # A page size that does not divide any kind's count, so pages straddle the kinds.
+    for page in iam.get_paginator("get_account_authorization_details").paginate(
+            Filter=["User", "Group", "Role", "LocalManagedPolicy"], PaginationConfig={"PageSize": 7}):
+        pages += 1
+        assert sum(len(page[key]) for key in got) <= 7
+        for key in got:
+            got[key].extend(page[key])
+    assert {key: {e["Arn"] for e in entities} for key, entities in got.items()} == listed
+    assert sum(len(v) for v in got.values()) == sum(len(v) for v in listed.values())  # nothing twice
+    assert pages >= sum(len(v) for v in listed.values()) // 7
+    for role in got["RoleDetailList"][:5]:
+        assert role["Tags"] == iam.list_role_tags(RoleName=role["RoleName"])["Tags"]
+    assert all("Tags" not in p for p in got["Policies"])  # ManagedPolicyDetail has no tags, as in AWS
+    only_roles = iam.get_account_authorization_details(Filter=["Role"], MaxItems=1000)
+    assert not only_roles["UserDetailList"] and not only_roles["Policies"]
+    with pytest.raises(ClientError) as info:
+        iam.get_account_authorization_details(Filter=["Robot"])
+    assert error_code(info.value) == "ValidationError"

@@ -150,8 +150,11 @@ S3_LIST_BUCKETS: dict[str, Any] = {
 
 # --- IAM (global) ----------------------------------------------------------------------------------
 
-IAM_LIST_ROLES: dict[str, Any] = {
-    "Roles": [
+# GetAccountAuthorizationDetails, Filter=["Role"] / ["User"]: tags inline, the other lists empty.
+IAM_AUTH_DETAILS_ROLES: dict[str, Any] = {
+    "UserDetailList": [],
+    "GroupDetailList": [],
+    "RoleDetailList": [
         {
             "Path": "/",
             "RoleName": "deployer",
@@ -159,8 +162,13 @@ IAM_LIST_ROLES: dict[str, Any] = {
             "Arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
             "CreateDate": ts(2021, 4, 2, 15, 3, 0),
             "AssumeRolePolicyDocument": "%7B%22Version%22%3A%222012-10-17%22%7D",
-            "Description": "CI deploys",
-            "MaxSessionDuration": 3600,
+            "InstanceProfileList": [],
+            "RolePolicyList": [{"PolicyName": "inline", "PolicyDocument": "%7B%7D"}],
+            "AttachedManagedPolicies": [
+                {"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+            ],
+            "Tags": [{"Key": "owner", "Value": "platform"}, {"Key": "cost-center", "Value": "42"}],
+            "RoleLastUsed": {"LastUsedDate": ts(2024, 7, 1, 9, 0, 0), "Region": "us-east-1"},
         },
         {
             "Path": "/service-role/",
@@ -168,24 +176,35 @@ IAM_LIST_ROLES: dict[str, Any] = {
             "RoleId": "AROAEXAMPLELAMBDAEX1",
             "Arn": f"arn:aws:iam::{ACCOUNT}:role/service-role/lambda-exec",
             "CreateDate": ts(2022, 8, 9, 7, 0, 0),
-            "MaxSessionDuration": 3600,
+            "InstanceProfileList": [],
+            "RolePolicyList": [],
+            "AttachedManagedPolicies": [],
+            "Tags": [],
+            "RoleLastUsed": {},
         },
     ],
+    "Policies": [],
     "IsTruncated": False,
     "ResponseMetadata": _META,
 }
 
-IAM_LIST_USERS: dict[str, Any] = {
-    "Users": [
+IAM_AUTH_DETAILS_USERS: dict[str, Any] = {
+    "UserDetailList": [
         {
             "Path": "/",
             "UserName": "alice",
             "UserId": "AIDAEXAMPLEALICE0001",
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/alice",
             "CreateDate": ts(2020, 2, 2, 2, 2, 2),
-            "PasswordLastUsed": ts(2024, 7, 1, 9, 0, 0),
+            "UserPolicyList": [],
+            "GroupList": ["admins"],
+            "AttachedManagedPolicies": [],
+            "Tags": [{"Key": "owner", "Value": "alice@example.com"}],
         },
     ],
+    "GroupDetailList": [],
+    "RoleDetailList": [],
+    "Policies": [],
     "IsTruncated": False,
     "ResponseMetadata": _META,
 }
@@ -223,7 +242,7 @@ IAM_LIST_POLICIES: dict[str, Any] = {
     "ResponseMetadata": _META,
 }
 
-IAM_LIST_ROLE_TAGS: dict[str, Any] = {
+IAM_LIST_POLICY_TAGS: dict[str, Any] = {
     "Tags": [{"Key": "owner", "Value": "platform"}, {"Key": "cost-center", "Value": "42"}],
     "IsTruncated": False,
     "ResponseMetadata": _META,
