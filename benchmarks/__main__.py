@@ -2,6 +2,7 @@
 
     python -m benchmarks run small                   # orgsync and the boto3 baseline, alternating
     python -m benchmarks run org-500 --timeout 3600  # orgsync alone; efficiency against the bound
+    python -m benchmarks run org-500 --source auto --source explorer --source services  # side by side
     python -m benchmarks run small --quick --out /tmp/b   # CI: one run of each, no RESULTS.md entry
     python -m benchmarks bound org-2000              # the quota bound and its slowest buckets
     python -m benchmarks profile org-500             # orgsync under cProfile, grouped summary
@@ -43,7 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = report.now_utc()
     header = _header(args, started)
     with tree.code_tree(args.rev) as code:
-        opts = RunOptions(scenario=args.scenario, source=args.source, quick=args.quick, rounds=args.rounds,
+        opts = RunOptions(scenario=args.scenario, sources=tuple(args.source or ()), quick=args.quick,
+                          rounds=args.rounds,
                           baseline=args.baseline, threads=not args.no_threads, timeout=args.timeout,
                           max_rss_mb=args.max_rss_mb,
                           tree=code, notes=list(args.note or []))
@@ -87,7 +89,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     prof = out_dir / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{args.scenario}.prof"
     with tree.code_tree(args.rev) as code:
-        opts = RunOptions(scenario=args.scenario, source=args.source, quick=True, baseline=False,
+        opts = RunOptions(scenario=args.scenario, sources=tuple(args.source or ())[:1], quick=True, baseline=False,
                           timeout=args.timeout, max_rss_mb=args.max_rss_mb, profile_path=prof, tree=code,
                           notes=["orgsync ran under cProfile: wall and CPU include its overhead"]
                           + list(args.note or []))
@@ -110,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("scenario", help=f"orgsim scenario: {', '.join(scenarios)} or a TOML path")
-        sp.add_argument("--source", help="passed to `orgsync sync --source` (explorer|services|auto) "
-                                         "when the engine has that option")
+        sp.add_argument("--source", action="append",
+                        help="passed to `orgsync sync --source` (explorer|services|auto); repeat it to measure "
+                             "several sources alternating in one run, compared by their median wall times")
         sp.add_argument("--out", default=str(report.DEFAULT_OUT), help="directory for the JSON (default: %(default)s)")
         sp.add_argument("--results", default=str(report.RESULTS_MD), help="markdown file to append to")
         sp.add_argument("--no-results", action="store_true", help="do not append to the results file")

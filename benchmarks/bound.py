@@ -12,7 +12,7 @@ slowest bucket drains:
 ``calls`` is the fewest calls the work needs: list pages at the API's largest page size (no
 engine's own choice), one per-item call where the API has no inline tags (Lambda ListTags,
 DynamoDB DescribeTable + ListTagsOfResource, EKS DescribeCluster, S3 GetBucketTagging, IAM
-List*Tags), one call to learn that an SCP denies a scope, AssumeRole and DescribeRegions per
+ListPolicyTags; IAM roles and users come with their tags from GetAccountAuthorizationDetails), one call to learn that an SCP denies a scope, AssumeRole and DescribeRegions per
 account. ``N_org`` is counted by replaying orgsim's own Organizations handlers (empty pages with a
 NextToken included), for the walk the catalog needs: DescribeOrganization, ListRoots, then per
 root/OU ListAccountsForParent and ListOrganizationalUnitsForParent (OU paths, subtree exclusion).
@@ -26,7 +26,7 @@ it), retries. Efficiency = T_bound / measured wall time, 1.0 = as fast as the qu
 
 Two models: ``services`` (today's engine: every type through its service API) and ``any``, a
 lower bound for any source (Resource Explorer included): only the calls every path needs, the
-org walk, AssumeRole/DescribeRegions and the IAM tag calls (IAM tags are never indexed).
+org walk, AssumeRole/DescribeRegions and the IAM calls that carry tags (IAM tags are never indexed).
 """
 
 from __future__ import annotations
@@ -54,13 +54,15 @@ LIST_CALLS: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "dynamodb:table": ("ListTables", 100, ("DescribeTable", "ListTagsOfResource")),
     "eks:cluster": ("ListClusters", 100, ("DescribeCluster",)),
     "s3:bucket": ("ListBuckets", 10000, ("GetBucketTagging",)),
-    "iam:role": ("ListRoles", 1000, ("ListRoleTags",)),
-    "iam:user": ("ListUsers", 1000, ("ListUserTags",)),
+    # Authorization details carry role and user tags inline, 1,000 entities a page.
+    "iam:role": ("GetAccountAuthorizationDetails", 1000, ()),
+    "iam:user": ("GetAccountAuthorizationDetails", 1000, ()),
     "iam:group": ("ListGroups", 1000, ()),
     "iam:policy": ("ListPolicies", 1000, ("ListPolicyTags",)),
 }
-# Calls that no discovery path can avoid: Resource Explorer never indexes IAM tags.
-ANY_SOURCE_OPS = frozenset({"ListRoleTags", "ListUserTags", "ListPolicyTags"})
+# Calls that no discovery path can avoid: Resource Explorer never indexes IAM tags, so the
+# IAM calls that carry them (per-item for policies, the listing itself for roles and users).
+ANY_SOURCE_OPS = frozenset({"ListPolicyTags", "GetAccountAuthorizationDetails"})
 MODELS = ("services", "any")
 
 BucketKey = tuple[str, str, str, str]  # (account id, region or "global", service, bucket name)
@@ -233,7 +235,7 @@ def compute_bound(scenario: str | World, model: str = "services",
         for rt in wanted:
             op, size, per_item = LIST_CALLS[rt.rtype]
             service = rt.service
-            if model == "any" and not ANY_SOURCE_OPS & set(per_item):
+            if model == "any" and not ANY_SOURCE_OPS & {op, *per_item}:
                 continue
             if rt.rtype == "s3:bucket":
                 n = sum(inv.counts[inv.account_scopes(a, r, rt.rtype)] for r in acct.regions)
@@ -249,7 +251,7 @@ def compute_bound(scenario: str | World, model: str = "services",
                 if region != GLOBAL and a != 0 and region in acct.scp_denied:
                     loads.add(a, region, service, op)  # one call to learn the SCP denies it
                     continue
-                if model == "services":
+                if model == "services" or op in ANY_SOURCE_OPS:
                     loads.add(a, region, service, op, _pages(n, size))
                 for item_op in per_item:
                     if model == "services" or item_op in ANY_SOURCE_OPS:

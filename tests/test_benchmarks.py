@@ -30,7 +30,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     results = out / "RESULTS.md"
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "run", "small", "--quick", "--out", str(out), "--rev", "worktree",
-         "--results", str(results)],
+         "--results", str(results), "--source", "auto", "--source", "services"],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -45,14 +45,20 @@ def test_report_has_every_field(quick_run: dict[str, Any]) -> None:
         assert key in quick_run, key
     assert quick_run["machine"]["cores"] >= 1 and quick_run["machine"]["memory_gib"] > 0
     assert quick_run["bound"]["seconds"] > 0 and "T_bound" in quick_run["bound"]["formula"]
-    assert set(quick_run["tools"]) == {"orgsync", "baseline-sequential"}
+    assert set(quick_run["tools"]) == {"orgsync[auto]", "orgsync[services]", "baseline-sequential"}
     for name, tool in quick_run["tools"].items():
         for field in TOOL_FIELDS:
             assert field in tool, (name, field)
         assert tool["wall_s"] > 0 and tool["peak_rss_mb"] > 0 and tool["cpu_s"] > 0
-    assert quick_run["tools"]["orgsync"]["efficiency"] > 0
+    auto, services = quick_run["tools"]["orgsync[auto]"], quick_run["tools"]["orgsync[services]"]
+    assert auto["efficiency"] > 0 and services["efficiency"] > 0
+    # Each source is held to its own bound: services to the services model, auto to any source's.
+    assert (auto["bound_model"], services["bound_model"]) == ("any", "services")
+    assert quick_run["bound"]["model"] == "any"
     assert quick_run["tools"]["baseline-sequential"]["efficiency"] is None  # it skips the OU walk
-    assert quick_run["baseline_ratio"]["baseline-sequential"] > 0
+    assert set(quick_run["baseline_ratio"]) == {"orgsync[services]", "baseline-sequential"}  # against auto
+    assert all(r > 0 for r in quick_run["baseline_ratio"].values())
+    assert [r["argv_source"] for r in quick_run["runs"]["orgsync[services]"]] == ["services"]
 
 
 def test_both_tools_find_the_ground_truth(quick_run: dict[str, Any]) -> None:
@@ -68,7 +74,7 @@ def test_both_tools_find_the_ground_truth(quick_run: dict[str, Any]) -> None:
 def test_bound_walk_matches_the_engine_walk(quick_run: dict[str, Any]) -> None:
     # The bound counts the Organizations calls of the OU walk; the engine must have made exactly
     # those, plus the ones the simulator throttled.
-    [run] = quick_run["runs"]["orgsync"]
+    [run] = quick_run["runs"]["orgsync[services]"]
     org_calls = sum(n for op, n in run["sim_calls_by_op"].items() if op.startswith("organizations:"))
     org_throttled = sum(n for op, n in run["sim_throttled_by_op"].items() if op.startswith("organizations:"))
     assert org_calls - org_throttled == quick_run["bound"]["org_walk_calls"]
