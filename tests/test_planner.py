@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sync.explorer.coverage import Coverage, IndexInfo, ViewInfo
-from sync.explorer.planner import AccountPlanInput, plan_account_batch
+from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, plan_account_batch
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.scheduler import RoundRobinQueue
 
@@ -29,11 +29,11 @@ def coverage(**kw: Any) -> Coverage:
     return cov
 
 
-def plan(cov: Coverage, *, source: str = "auto",
-         previous: dict[tuple[str, str], int] | None = None) -> list[WorkItem | ExplorerQuery]:
+def plan(cov: Coverage, *, source: str = "auto", previous: dict[tuple[str, str], int] | None = None,
+         backlog: AggregatorBacklog | None = None) -> list[WorkItem | ExplorerQuery]:
     accounts = [AccountPlanInput(a, ("eu-west-1", "us-east-1")) for a in (A, B)]
     return plan_account_batch(accounts, resource_types=TYPES, global_types=GLOBAL, home_region="us-east-1",
-                              coverage=cov, source=source, previous_counts=previous or {})
+                              coverage=cov, source=source, previous_counts=previous or {}, backlog=backlog)
 
 
 def by_key(items: list[WorkItem | ExplorerQuery]) -> dict[ScopeKey, WorkItem | ExplorerQuery]:
@@ -99,6 +99,46 @@ def test_large_account_regions_go_to_their_member_view() -> None:
     cov = coverage(member_views={(B, "eu-west-1"): member})
     assert by_key(plan(cov, previous={(B, "eu-west-1"): 5_000}))[ScopeKey(B, "eu-west-1", "rds:db")].source == "explorer-member"
     assert by_key(plan(cov))[ScopeKey(B, "eu-west-1", "rds:db")].source == "explorer-aggregator"
+
+
+def member_views(*accounts: str) -> dict[tuple[str, str], ViewInfo]:
+    return {(a, r): ViewInfo(f"arn:aws:resource-explorer-2:{r}:{a}:view/default/1", r, f"arn:aws:iam::{a}:root",
+                             True, "") for a in accounts for r in ("us-east-1", "eu-west-1")}
+
+
+def sources_by_area(items: list[WorkItem | ExplorerQuery]) -> dict[tuple[str, str], str]:
+    return {(k.account_id, k.region): i.source for i in items for k in i.keys if k.region != "global"}
+
+
+def test_small_areas_leave_the_aggregator_once_it_has_a_backlog() -> None:
+    cov = coverage(member_views=member_views(A, B), counts={(a, r): 200 for a in (A, B)
+                                                            for r in ("us-east-1", "eu-west-1")})
+    idle = AggregatorBacklog()
+    assert set(sources_by_area(plan(cov, backlog=idle)).values()) == {"explorer-aggregator"}
+    assert idle.pages == pytest.approx(4 * 200 / 500)  # booked for the next batch
+    busy = AggregatorBacklog(pages=30)  # ten seconds of queue at 3 calls/s
+    assert set(sources_by_area(plan(cov, backlog=busy)).values()) == {"explorer-member"}
+    assert busy.pages == 30
+
+
+def test_the_backlog_drains_at_the_quota_while_discovery_goes_on() -> None:
+    backlog = AggregatorBacklog(pages=30)
+    backlog.drain_to(100.0)
+    assert backlog.pages == 30  # the first reading only sets the clock
+    backlog.drain_to(104.0)
+    assert backlog.pages == pytest.approx(18)
+    backlog.drain_to(200.0)
+    assert backlog.pages == 0
+
+
+def test_forced_explorer_keeps_everything_on_the_aggregator_view() -> None:
+    cov = coverage(member_views=member_views(A, B), counts={(B, "eu-west-1"): 50_000})
+    areas = sources_by_area(plan(cov, source="explorer", backlog=AggregatorBacklog(pages=1_000)))
+    assert set(areas.values()) == {"explorer-aggregator"}
+    assert sources_by_area(plan(cov, source="auto"))[(B, "eu-west-1")] == "explorer-member"
+    # without a usable aggregator view, forced explorer still uses the member views
+    areas = sources_by_area(plan(coverage(member_views=member_views(A, B), wide_view=None), source="explorer"))
+    assert set(areas.values()) == {"explorer-member"}
 
 
 def test_a_member_view_without_tags_is_not_used() -> None:

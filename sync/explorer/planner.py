@@ -1,10 +1,16 @@
 """Choose, for every scope, Resource Explorer or the service API, and say why. Pure, no I/O.
 
 The cost model follows the quotas: a view answers 3 ListResources calls/s per account per region
-(not raisable), so the single aggregator view is a serialized resource, while every member's own
-default view has its own 3 calls/s. Small account x regions therefore go to the aggregator, many
-of them per query (filters OR the same prefix); account x regions with more than a page or two
-go to their member view, where they run in parallel instead of queueing on the aggregator.
+(not raisable), so the single aggregator view is one queue for the whole organization, while
+every member's own default view is a queue of its own. `auto` sends each account x region to the
+queue that finishes it sooner: an account x region of a page or more always goes to its member
+view (no more calls than on the aggregator, and in parallel); a smaller one goes there when the
+aggregator's backlog would finish it later than a query of its own (its page plus the fixed cost
+of one more client and round trip). So small account x regions ride on the aggregator, many per
+query (filters OR the same prefix), as long as it keeps up with what discovery hands over.
+`explorer` forces Resource Explorer through the organization's aggregator view alone (member
+views only where there is no usable aggregator view): the single-query plan auto is measured
+against.
 """
 
 from __future__ import annotations
@@ -17,9 +23,36 @@ from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.sources.model import GLOBAL_REGION
 
 PAGE_SIZE = 500  # below 1,000: ListResources returns no NextToken at MaxResults=1000
-MEMBER_MIN_RESOURCES = 2 * PAGE_SIZE  # from two pages on, a member view beats queueing on the aggregator
+CALLS_PER_SECOND = 3.0  # ListResources quota per account per region, not raisable
+# What one more member-view query costs beyond its pages: a client for that account x region and
+# a first round trip, about one call's worth of time at the quota.
+MEMBER_QUERY_OVERHEAD_S = 1 / CALLS_PER_SECOND
 NO_TAGS_IN_EXPLORER = frozenset({"iam"})  # Resource Explorer never indexes IAM tags
 SOURCES = ("auto", "explorer", "services")
+
+
+@dataclass
+class AggregatorBacklog:
+    """Pages planned on the aggregator view and not yet drained (kept across account batches).
+
+    The caller moves the clock (`drain_to`): accounts arrive over the whole Organizations walk,
+    and meanwhile the aggregator works its queue off at its quota.
+    """
+
+    pages: float = 0.0
+    clock: float | None = None
+
+    def drain_to(self, now: float) -> None:
+        if self.clock is not None:
+            self.pages = max(0.0, self.pages - (now - self.clock) * CALLS_PER_SECOND)
+        self.clock = now
+
+    def seconds_with(self, resources: int) -> float:
+        return (self.pages + resources / PAGE_SIZE) / CALLS_PER_SECOND
+
+
+def member_seconds(resources: int) -> float:
+    return max(1, -(-resources // PAGE_SIZE)) / CALLS_PER_SECOND + MEMBER_QUERY_OVERHEAD_S
 
 
 @dataclass(frozen=True)
@@ -60,6 +93,25 @@ def _index_reason(account_id: str, region: str, coverage: Coverage) -> str | Non
     return None
 
 
+def _view_for(
+    area: tuple[str, str], member_ok: bool, wide_ok: bool, source: str, coverage: Coverage,
+    previous_counts: Mapping[tuple[str, str], int], backlog: AggregatorBacklog,
+) -> str:
+    """"member", "aggregator" or "none" for one account x region; books the aggregator's pages."""
+    # The probe's fresh count first (the same every run for the same data, so the choice does
+    # not flap between syncs), the last sync's count when the probe had none.
+    estimate = coverage.counts.get(area, previous_counts.get(area, 0))
+    # A full page costs its member view no more calls than the aggregator would spend on it, and
+    # runs in parallel; a smaller area goes there only when the aggregator's queue is longer.
+    if member_ok and (not wide_ok or (source == "auto" and (
+            estimate >= PAGE_SIZE or member_seconds(estimate) < backlog.seconds_with(estimate)))):
+        return "member"
+    if wide_ok:
+        backlog.pages += estimate / PAGE_SIZE
+        return "aggregator"
+    return "member" if member_ok else "none"
+
+
 def plan_account_batch(
     accounts: Sequence[AccountPlanInput],
     *,
@@ -70,14 +122,18 @@ def plan_account_batch(
     source: str,
     previous_counts: Mapping[tuple[str, str], int],
     services_reason: str = "forced by --source services",
+    backlog: AggregatorBacklog | None = None,
 ) -> list[WorkItem | ExplorerQuery]:
     """Work items for a batch of accounts (discovery hands them over ten at a time).
 
     `source` "services" lists everything through the service APIs, for `services_reason`.
+    `backlog` carries the aggregator's planned pages from batch to batch (updated in place).
     """
     items: list[WorkItem | ExplorerQuery] = []
     aggregator_keys: list[ScopeKey] = []
     wide = coverage.wide_view
+    backlog = backlog if backlog is not None else AggregatorBacklog()
+    chosen: dict[tuple[str, str], str] = {}  # account x region -> "member" | "aggregator"
     for account in accounts:
         keys = [ScopeKey(account.account_id, GLOBAL_REGION, t) for t in sorted(resource_types) if t in global_types]
         keys += [ScopeKey(account.account_id, r, t) for r in account.regions for t in sorted(resource_types)
@@ -93,14 +149,13 @@ def plan_account_batch(
                 continue
             member = coverage.member_views.get((key.account_id, key.region))
             member_ok = member is not None and member.usable and key.region != GLOBAL_REGION
-            # The probe's fresh count first (the same every run for the same data, so the choice does
-            # not flap between syncs), the last sync's count when the probe had none.
             area = (key.account_id, key.region)
-            estimate = coverage.counts.get(area, previous_counts.get(area, 0))
-            large = estimate >= MEMBER_MIN_RESOURCES
-            if member_ok and (large or wide is None):
+            if area not in chosen:
+                chosen[area] = _view_for(area, member_ok, wide is not None, source, coverage, previous_counts,
+                                         backlog)
+            if chosen[area] == "member":
                 member_keys.setdefault(key.region, []).append(key)
-            elif wide is not None:
+            elif chosen[area] == "aggregator":
                 aggregator_keys.append(key)
             else:
                 items.append(_services(key, home_region, "no usable Resource Explorer view (tags property, no filter)"))
@@ -110,7 +165,8 @@ def plan_account_batch(
             items.append(ExplorerQuery(
                 keys=tuple(region_keys), source="explorer-member", account_id=account.account_id, region=region,
                 view_arn=view.arn, filter_string=f"region:{region} {_filter('resourcetype', types)}",
-                reason="member default view: this account x region is large enough to use its own quota",
+                reason="member default view: its own quota finishes this account x region before the "
+                       "aggregator's queue would",
             ))
     if aggregator_keys and wide is not None and coverage.aggregator_account and coverage.aggregator_region:
         accounts_in = {k.account_id for k in aggregator_keys}
