@@ -64,6 +64,8 @@ class Generation:
     lo: int  # cursor on the shuffled base line
     salt: int
     live_after: int
+    # (scope, n): resources added to one scope on top of the spread ones (see Inventory.add)
+    targeted: tuple[tuple[int, int], ...] = ()
 
 
 class Inventory:
@@ -213,12 +215,26 @@ class Inventory:
         self.gens.append(gen)
         return gen
 
+    def add(self, s: int, n: int) -> Generation:
+        """A generation that only appends ``n`` resources to scope ``s`` (a targeted change)."""
+        if n < 1:
+            raise MutationError(f"n must be at least 1, got {n}")
+        if not self.counts[s]:
+            raise MutationError("the scope holds no resources at generation 0; add to one that does")
+        live = self.live_total()
+        gen = Generation(number=self.generation + 1, share=0.0, seed=0, deleted=0, retagged=0, added=0,
+                         lo=self._cursor, salt=0, live_after=live + (n if self.types[s % self.K].mutable else 0),
+                         targeted=((s, n),))
+        self.gens.append(gen)
+        return gen
+
     def added_in(self, s: int, g: Generation) -> int:
+        extra = sum(n for scope, n in g.targeted if scope == s)
         m0 = self.mprefix[s]
         m1 = self.mprefix[s + 1]
         if m0 == m1 or not self.T:
-            return 0
-        return (m1 * g.added) // self.T - (m0 * g.added) // self.T
+            return extra
+        return extra + (m1 * g.added) // self.T - (m0 * g.added) // self.T
 
     def raw_size(self, s: int, gen: int) -> int:
         n = self.counts[s]

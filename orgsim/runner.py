@@ -65,6 +65,11 @@ class Simulator:
         gen = self._on_loop(lambda: self.world.mutate(share, seed))
         return dataclasses.asdict(gen)
 
+    def add(self, account: str, region: str, rtype: str, n: int = 1) -> dict[str, Any]:
+        """Add n resources to one account x region x type (see World.add); returns the generation."""
+        gen = self._on_loop(lambda: self.world.add(account, region, rtype, n))
+        return dataclasses.asdict(gen)
+
     def stats(self) -> dict[str, Any]:
         return self._on_loop(lambda: self.server.stats.snapshot())
 

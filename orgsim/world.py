@@ -57,6 +57,13 @@ class World:
             share, seed = planned[n].share, planned[n].seed
         return self.inventory.mutate(share, 0 if seed is None else seed)
 
+    def add(self, account: str, region: str, rtype: str, n: int = 1) -> Generation:
+        """Apply a generation that adds n resources to one account (``#N`` or id) x region x type."""
+        scope = self.inventory.account_scopes(self.org.resolve(account), region, rtype)
+        if scope is None:
+            raise MutationError(f"no simulated scope {account} {region} {rtype}")
+        return self.inventory.add(scope, n)
+
     def reachable(self, account: int, region: str) -> tuple[bool, str]:
         """Whether per-service APIs can reach an account x region, and why not."""
         acct = self.org.accounts[account]
