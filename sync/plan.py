@@ -6,7 +6,8 @@ account. It is the unit of success and of deletion, whichever source lists it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -29,6 +30,9 @@ class WorkItem:
     def keys(self) -> tuple[ScopeKey, ...]:
         return (self.key,)
 
+    def reason_for(self, key: ScopeKey) -> str:
+        return self.reason
+
     @property
     def queue_key(self) -> str:
         return self.key.account_id
@@ -49,6 +53,12 @@ class ExplorerQuery:
     view_arn: str
     filter_string: str
     reason: str
+    # Per-scope reasons where they differ from `reason` (an incremental sync says why each scope
+    # is refreshed); not part of the item's identity.
+    key_reasons: Mapping[ScopeKey, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def reason_for(self, key: ScopeKey) -> str:
+        return self.key_reasons.get(key, self.reason)
 
     @property
     def queue_key(self) -> str:

@@ -102,7 +102,7 @@ async def run_item(item: Item, runner: ScopeRunner) -> list[ScopeResult]:
         error = classify(exc)
         status = "skipped" if error.kind is ErrorClass.SKIP else "failed"
         elapsed = int((time.monotonic() - clock) * 1000)
-        return [ScopeResult(key, item.source, item.reason, status, started, elapsed,
+        return [ScopeResult(key, item.source, item.reason_for(key), status, started, elapsed,
                             stats if i == 0 else CallStats(), error_code=error.code, error_message=error.message)
                 for i, key in enumerate(item.keys)]
     elapsed = int((time.monotonic() - clock) * 1000)
