@@ -14,6 +14,25 @@ from catalog.sql import execute
 class ScopeMemory:
     resources: int  # when the scope last completed
     completed_at: datetime
+    # Live rows the catalog holds for the scope now: what a change signal (a Resource Explorer
+    # count) is compared with. None when not read; equal to `resources` unless a row was folded
+    # into another scope (the same ARN listed twice in one run).
+    live_rows: int | None = None
+
+    @property
+    def held(self) -> int:
+        return self.resources if self.live_rows is None else self.live_rows
+
+
+_PREVIOUS = """
+SELECT st.account_id, st.region, st.resource_type, st.resources, st.last_complete_at, coalesce(r.live, 0)
+FROM scope_state st
+LEFT JOIN (SELECT account_id, scope_region, resource_type, count(*) AS live
+           FROM resource_rows WHERE integration = $integration AND deleted_at IS NULL
+           GROUP BY ALL) r
+  ON r.account_id = st.account_id AND r.scope_region = st.region AND r.resource_type = st.resource_type
+WHERE st.integration = $integration
+"""
 
 
 def previous_scopes(path: str, integration: str) -> dict[tuple[str, str, str], ScopeMemory]:
@@ -21,10 +40,5 @@ def previous_scopes(path: str, integration: str) -> dict[tuple[str, str, str], S
     if not Path(path).exists():
         return {}
     with open_reader(path) as con:
-        rows = execute(
-            con,
-            """SELECT account_id, region, resource_type, resources, last_complete_at
-               FROM scope_state WHERE integration = ?""",
-            [integration],
-        )
-    return {(str(a), str(r), str(t)): ScopeMemory(int(n or 0), at) for a, r, t, n, at in rows}
+        rows = execute(con, _PREVIOUS, {"integration": integration})
+    return {(str(a), str(r), str(t)): ScopeMemory(int(n or 0), at, int(live)) for a, r, t, n, at, live in rows}
