@@ -166,7 +166,7 @@ async def sync_integration(
             for key, rows in counts.items():
                 reason = unconfirmed.get(key)
                 if reason is None:
-                    out[key] = ScopeOutput(rows, batches, query.source, query.reason)
+                    out[key] = ScopeOutput(rows, batches, query.source, query.reason_for(key))
                     batches = []
                     continue
                 # An index that is still catching up answers nothing; taking that at its word
@@ -196,6 +196,7 @@ async def sync_integration(
         record.options["refresh"] = dict(sorted(planner.refresh_tally.items()))
     for problem in planner.coverage.problems:
         record.warnings.append(f"Resource Explorer: {problem}")
+    record.warnings.extend(planner.warnings)
     if found:
         record.accounts = _account_records(found[0])
     record.scopes = [_scope_record(r) for r in results]

@@ -18,10 +18,11 @@ from sync.aws.stats import CallStats
 from sync.config import Integration, OrganizationIntegration
 from sync.explorer.coverage import Coverage
 from sync.explorer.planner import AccountPlanInput, plan_account_batch
-from sync.plan import ExplorerQuery, WorkItem
+from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.explorer.probe import probe_account_regions, probe_home, probe_members, stats_call
+from sync.explorer.signals import candidates, count_units, plan_units
 from sync.progress import Progress
-from sync.refresh import select_due
+from sync.refresh import RefreshDecision, select_due
 from sync.scheduler import RoundRobinQueue
 
 BATCH = 10
@@ -58,6 +59,7 @@ class WorkPlanner:
         # Incremental syncs only: each scope's last completion, and why scopes were (not) refreshed.
         self.previous_scopes = previous_scopes
         self.refresh_tally: dict[str, int] = {}
+        self._count_failures: dict[str, int] = {}  # change signals that failed, per error code
         self._started = datetime.now(timezone.utc)
         self._ready: asyncio.Queue[tuple[str, tuple[str, ...]] | None] = asyncio.Queue()
         self._probed = False
@@ -147,10 +149,30 @@ class WorkPlanner:
             services_reason=self._services_reason(),
         )
         if self.previous_scopes is not None:
+            signals = await self._change_signals(items, self.previous_scopes)
             items, tally = select_due(items, previous=self.previous_scopes,
-                                      intervals=self.integration.refresh_intervals, now=self._started)
+                                      intervals=self.integration.refresh_intervals, now=self._started,
+                                      signals=signals)
             for label, count in tally.items():
                 self.refresh_tally[label] = self.refresh_tally.get(label, 0) + count
         self.progress.planned(len(batch), sum(len(i.keys) for i in items))
         self.on_planned(items)
         await self.queue.put(items)
+
+    async def _change_signals(self, items: list[WorkItem | ExplorerQuery],
+                              previous: Mapping[tuple[str, str, str], ScopeMemory]) -> dict[ScopeKey, RefreshDecision]:
+        """Search counts for the Resource Explorer scopes the refresh policy finds fresh."""
+        found = candidates(items, previous=previous, intervals=self.integration.refresh_intervals, now=self._started)
+        if not found:
+            return {}
+        units, decided = plan_units(found)
+        counted, failures = await count_units(self._call, units, {k: held for k, (_, held) in found.items()})
+        for code, n in failures.items():
+            self._count_failures[code] = self._count_failures.get(code, 0) + n
+        return {**decided, **counted}
+
+    @property
+    def warnings(self) -> list[str]:
+        """For the run's warnings, once planning is done."""
+        return [f"Resource Explorer: {n} Search count(s) failed ({code}); their scopes were listed instead"
+                for code, n in sorted(self._count_failures.items())]

@@ -119,7 +119,7 @@ def _print_summary(data: dict[str, object]) -> None:
 @click.option("--types", multiple=True, help="Only these resource types (comma-separated, repeatable).")
 @click.option("--incremental", is_flag=True,
               help="Refresh only scopes older than their type's refresh_minutes (default 60) or never "
-                   "completed; Resource Explorer scopes are always refreshed. The rest keep their rows.")
+                   "completed, and Resource Explorer scopes whose Search count changed. The rest keep their rows.")
 @click.option("--arn", default=None, help="Refresh only the scope (account x region x type) of this resource.")
 @click.option("--source", type=click.Choice(SOURCES), default="auto", show_default=True,
               help="auto: Resource Explorer where it can prove a scope complete and is faster, service APIs "
