@@ -96,3 +96,29 @@ def test_bound_follows_the_scenario_quotas() -> None:
     assert throttled.walk_critical_path_s > throttled.seconds  # the big account is found late in the walk
     latent = compute_bound(World("small", {"quotas": {"enabled": False}, "latency": {"base_ms": 100}}))
     assert latent.seconds == pytest.approx((latent.org_walk_calls + 3) * 0.1)
+
+
+def test_incremental_benchmark_compares_both_syncs_after_one_mutation(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text((REPO / "orgsim" / "scenarios" / "small.toml").read_text()
+                        .replace("[quotas]\nenabled = true", "[quotas]\nenabled = false"))
+    results = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.incremental", str(scenario), "--share", "0.05", "--rev", "worktree",
+         "--results", str(results), "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = results.read_text()
+    assert "incremental vs full" in text and "| incremental |" in text and "| full |" in text
+    assert "incremental / full, same simulated state" in text
+    [path] = tmp_path.glob("*-tiny-incremental.json")
+    data = json.loads(path.read_text())
+    assert data["mutation"]["number"] == 1
+    # The full sync after the change must see it; the initial one wrote everything once.
+    assert data["initial"]["written"]["added"] == data["initial"]["seen"] > 0
+    full = data["full"]["written"]
+    assert full["added"] + full["modified"] + full["deleted"] > 0
+    assert data["incremental"]["argv"][-1] == "--incremental"
+    assert data["incremental"]["refresh"]  # the tally says what was refreshed and why
+    assert set(data["ratios"]) >= {"wall_s", "api_calls"}
