@@ -7,6 +7,7 @@ up to ten, the size of one ListIndexesForMembers call.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timezone
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from sync.aws.errors import error_code
 from sync.aws.stats import CallStats
 from sync.config import Integration, OrganizationIntegration
 from sync.explorer.coverage import Coverage
-from sync.explorer.planner import AccountPlanInput, plan_account_batch
+from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, plan_account_batch
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.explorer.probe import probe_account_regions, probe_home, probe_members, stats_call
 from sync.explorer.signals import candidates, count_units, plan_units
@@ -56,6 +57,7 @@ class WorkPlanner:
         self.home_account = home_account
         self.on_planned = on_planned
         self.coverage = Coverage()
+        self.backlog = AggregatorBacklog()  # the aggregator view's queue, across batches
         # Incremental syncs only: each scope's last completion, and why scopes were (not) refreshed.
         self.previous_scopes = previous_scopes
         self.refresh_tally: dict[str, int] = {}
@@ -129,6 +131,10 @@ class WorkPlanner:
         except* Exception as group_error:
             self._explorer_problem("probing member indexes", group_error.exceptions[0])  # type: ignore[arg-type]
 
+    def _drained_backlog(self) -> AggregatorBacklog:
+        self.backlog.drain_to(time.monotonic())
+        return self.backlog
+
     def _services_reason(self) -> str:
         if self.source == "services":
             return "forced by --source services"
@@ -147,6 +153,7 @@ class WorkPlanner:
             source=self.source if self._explorer else "services",
             previous_counts=self.previous_counts,
             services_reason=self._services_reason(),
+            backlog=self._drained_backlog(),
         )
         if self.previous_scopes is not None:
             signals = await self._change_signals(items, self.previous_scopes)
