@@ -18,11 +18,27 @@ import pytest
 from botocore.exceptions import ClientError
 
 from catalog.state import ScopeMemory
-from sync.explorer.signals import (QUERY_MAX, Answer, CountUnit, ViewRef, count_units, judge, plan_units,
-                                   worth_splitting)
+from sync.explorer.signals import (
+    QUERY_MAX,
+    Answer,
+    CountUnit,
+    ViewRef,
+    count_units,
+    judge,
+    plan_units,
+    worth_splitting,
+)
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
-from sync.refresh import (COUNT_CHANGED, COUNT_FAILED, COUNT_OVER_CAP, COUNT_UNCHANGED, OLDER_THAN_INTERVAL,
-                          RefreshDecision, narrow, select_due)
+from sync.refresh import (
+    COUNT_CHANGED,
+    COUNT_FAILED,
+    COUNT_OVER_CAP,
+    COUNT_UNCHANGED,
+    OLDER_THAN_INTERVAL,
+    RefreshDecision,
+    narrow,
+    select_due,
+)
 from tests.conftest import run_cli, write
 from tests.test_explorer_sync import simulated
 
