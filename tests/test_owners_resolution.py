@@ -25,6 +25,8 @@ from sync.config import (
 )
 from sync.owners import (
     AmbiguousResource,
+    Approver,
+    OwnerProblem,
     OwnerResolution,
     ResourceNotFound,
     access_details,
@@ -264,3 +266,90 @@ def test_unresolved_groups_by_account_and_type(user_catalog: Path) -> None:
     unknown = summary[(ACCOUNT, "ec2:instance", "integration-owner-fallback", "owner-not-in-idp")]
     assert unknown.resources == 1 and unknown.problem_values == ("dave",) and unknown.example_arns == (arn(4),)
     assert unresolved(catalog=user_catalog, integration="other") == []
+
+
+# Every shape of owner tag at once, over two integrations that resolve differently.
+MIXED_DIRECTORY: dict[str, Any] = {
+    "users": [
+        {"id": "u-alice", "name": "alice", "display_name": "Alice", "emails": ["alice@acme.com"],
+         "groups": ["g-pay", "g-admins"]},
+        {"id": "u-bob", "name": "Bob", "emails": ["bob@acme.com", "robert@acme.com"], "groups": ["g-pay", "g-ops"]},
+        {"id": "u-carol", "name": "carol", "emails": ["carol@acme.com"], "groups": ["g-ops2"]},
+        {"id": "u-dan", "name": "bob@acme.com", "emails": ["dan@acme.com"]},  # a user name that is bob's email
+        {"id": "u-erin", "name": "érin", "emails": []},
+    ],
+    "groups": [
+        {"id": "g-pay", "name": "payments"}, {"id": "g-admins", "name": "platform-admins"},
+        {"id": "g-ops", "name": "ops"}, {"id": "g-ops2", "name": "OPS"},  # two groups named alike
+        {"id": "g-empty", "name": "empty-team"},
+    ],
+}
+
+GROUP_TAGS = {
+    arn(1): {"owner": "payments"}, arn(2): {"owner": "ops"}, arn(3): {"owner": "empty-team"},
+    arn(4): {"owner": "Payments, nobody ,, ops"}, arn(5): {"owner": " , "}, arn(6): {"team": "x"},
+    arn(7): {"owner": "payments"}, arn(8): {"owner": "ghost"}, arn(9): {"owner": "PAYMENTS"},
+}
+USER_TAGS = {
+    arn(11, "222222222222"): {"owner": "bob@acme.com"}, arn(12, "222222222222"): {"owner": "ROBERT@acme.com, érin"},
+    arn(13, "222222222222"): {"owner": "zed"}, arn(14, "222222222222"): {},
+    arn(1): {"owner": "alice"},  # the same ARN in a second integration
+}
+BARE_TAGS = {arn(21, "333333333333"): {"owner": "alice"}}
+
+
+def _from_views(con: duckdb.DuckDBPyConnection, integration: str, resource: str) -> OwnerResolution:
+    """The resolution rebuilt from the catalog views: per resource, by another path than the API's."""
+    [row] = con.execute("SELECT integration, arn, account_id, region, resource_type, owner_source, attribute, tag_key, "
+                        "tag_value, problems FROM resource_owner_summary WHERE integration = ? AND arn = ?",
+                        [integration, resource]).fetchall()
+    approvers = con.execute("SELECT user_id, user_name, display_name, email, direct, via_groups, matched_values "
+                            "FROM resource_owners WHERE integration = ? AND arn = ?", [integration, resource]).fetchall()
+    built = [Approver(user_id=a[0], user_name=a[1], display_name=a[2], email=a[3], direct=a[4],
+                      via_groups=tuple(a[5]), matched_values=tuple(a[6])) for a in approvers]
+    return OwnerResolution(
+        integration=row[0], arn=row[1], account_id=row[2], region=row[3], resource_type=row[4], source=row[5],
+        attribute=row[6], tag_key=row[7], tag_value=row[8],
+        approvers=tuple(sorted(built, key=lambda a: ((a.user_name or a.user_id).lower(), a.user_id))),
+        problems=tuple(OwnerProblem(code=p["code"], value=p["value"]) for p in row[9]))
+
+
+def test_resolve_many_matches_resolve_owners_and_the_views_on_a_mixed_set(tmp_path: Path) -> None:
+    catalog = tmp_path / "mixed.duckdb"
+    commit_resources(catalog, organization("groups", attribute="group"), GROUP_TAGS)
+    commit_resources(catalog, organization("users", owner=("ops", "nobody"), owner_attribute="group"), USER_TAGS)
+    commit_resources(catalog, organization("bare", owner=("platform-admins",)), BARE_TAGS)  # never idp-synced
+    load_directory(catalog, "groups", MIXED_DIRECTORY)
+    load_directory(catalog, "users", MIXED_DIRECTORY)
+    unknown = ["arn:aws:ec2:us-east-1:111111111111:instance/i-none", "not an arn", ""]
+    for integration, tags in (("groups", GROUP_TAGS), ("users", USER_TAGS), (None, {**BARE_TAGS, **USER_TAGS})):
+        asked = [*unknown, *reversed(tags), *tags]  # unknown and repeated ARNs, in no particular order
+        if integration is None:
+            asked.remove(arn(1))  # in two integrations: ambiguous without one named
+            asked.remove(arn(1))
+        many = resolve_many(asked, catalog=catalog, integration=integration)
+        expected = [a for a in tags if a in asked]
+        assert list(many) == sorted(expected)  # unknown ARNs absent, the rest once, sorted by ARN
+        with duckdb.connect(str(catalog), read_only=True) as con:
+            for a, resolution in many.items():
+                assert resolution == resolve_owners(a, catalog=catalog, integration=integration)
+                assert resolution == _from_views(con, resolution.integration, a)
+    by_group = resolve_many(GROUP_TAGS, catalog=catalog, integration="groups")
+    # The cases this set is meant to cover really occur.
+    assert by_group[arn(2)].problems == (OwnerProblem("owner-ambiguous", "ops"),) and names(by_group[arn(2)]) == [
+        "Bob", "carol"]
+    assert codes(by_group[arn(4)]) == ["owner-not-in-idp: nobody", "owner-ambiguous: ops"]
+    assert names(by_group[arn(4)]) == ["alice", "Bob", "carol"]
+    assert by_group[arn(3)].source == "integration-owner-fallback" and by_group[arn(5)].tag_value == " , "
+    assert by_group[arn(1)].approvers == by_group[arn(7)].approvers  # one approver set, shared
+    assert [a.matched_values for a in by_group[arn(9)].approvers] == [("PAYMENTS",), ("PAYMENTS",)]
+    by_user = resolve_many(USER_TAGS, catalog=catalog, integration="users")
+    assert names(by_user[arn(11, "222222222222")]) == ["Bob", "bob@acme.com"]
+    assert codes(by_user[arn(11, "222222222222")]) == ["owner-ambiguous: bob@acme.com"]
+    assert names(by_user[arn(12, "222222222222")]) == ["Bob", "érin"]
+    assert codes(by_user[arn(13, "222222222222")]) == [
+        "owner-not-in-idp: zed", "integration-owner-not-in-idp: nobody", "integration-owner-ambiguous: ops"]
+    bare = resolve_owners(arn(21, "333333333333"), catalog=catalog)
+    assert bare.source == "none" and codes(bare) == ["idp-not-synced: bare"]
+    with pytest.raises(AmbiguousResource, match="groups, users"):
+        resolve_many([arn(1), arn(2)], catalog=catalog)
