@@ -1,11 +1,11 @@
 """The identity directory in the catalog: IdP users, groups and memberships, per integration.
 
 A directory is replaced whole and atomically, like a sync run's resources: `replace_directory`
-deletes the integration's previous users, groups and memberships and inserts the new ones in one
-transaction, so a reader sees either the old directory or the new one. History is not kept.
+records what changed since the integration's previous directory in `idp_changes`, replaces its
+users, groups and memberships, and adds the sync's row to `idp_sources`, all in the caller's
+transaction, so a reader sees either the old directory or the new one.
 
-These tables are created on demand (`CREATE TABLE IF NOT EXISTS`) until they are folded into the
-schema migrations of catalog/schema.py; `IDENTITY_DDL` is the text to fold in. They have no
+The tables are part of the catalog schema (migration v3 in catalog/schema.py). They have no
 primary keys on purpose: DuckDB rejects deleting and re-inserting the same key inside one
 transaction, which is exactly what a replace does. Uniqueness is checked before the write.
 """
@@ -18,41 +18,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from catalog.sql import execute
-
-IDENTITY_DDL = """
-CREATE TABLE IF NOT EXISTS idp_sources (
-    integration VARCHAR NOT NULL,       -- one directory per integration
-    source VARCHAR NOT NULL,            -- identity-store | file
-    source_ref VARCHAR,                 -- the Identity Store id, or the file the directory came from
-    synced_at TIMESTAMPTZ NOT NULL,
-    users BIGINT NOT NULL,
-    groups BIGINT NOT NULL,
-    memberships BIGINT NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS idp_users (
-    integration VARCHAR NOT NULL,
-    user_id VARCHAR NOT NULL,
-    user_name VARCHAR,
-    display_name VARCHAR,
-    primary_email VARCHAR,
-    emails VARCHAR[]                    -- every email, the primary one first
-);
-
-CREATE TABLE IF NOT EXISTS idp_groups (
-    integration VARCHAR NOT NULL,
-    group_id VARCHAR NOT NULL,
-    display_name VARCHAR,
-    description VARCHAR
-);
-
-CREATE TABLE IF NOT EXISTS idp_memberships (
-    integration VARCHAR NOT NULL,
-    group_id VARCHAR NOT NULL,
-    user_id VARCHAR NOT NULL
-);
-"""
+from catalog.sql import execute, fetch_one
 
 IDENTITY_TABLES = ("idp_sources", "idp_users", "idp_groups", "idp_memberships")
 
@@ -89,14 +55,15 @@ class DirectoryCounts:
     groups: int
     memberships: int
     synced_at: datetime
-
-
-def ensure_identity_tables(con: duckdb.DuckDBPyConnection) -> None:
-    execute(con, IDENTITY_DDL)
+    idp_sync_id: int = 0
+    added: int = 0  # users, groups and memberships added since the previous directory
+    modified: int = 0  # users and groups whose record changed
+    removed: int = 0
 
 
 def missing_identity_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """Which identity tables a catalog lacks: a read-only reader cannot create them."""
+    """Which identity tables a catalog lacks: a connection to a catalog older than v3 opened
+    directly (not through catalog.connect, which upgrades it) may not have them."""
     present = {
         row[0]
         for row in execute(
@@ -115,30 +82,73 @@ _INSERTS = (
     ("idp_memberships", "memberships_arrow", "group_id, user_id"),
 )
 
+_USER_RECORD = "to_json({{'user_name': {t}.user_name, 'display_name': {t}.display_name, " \
+               "'primary_email': {t}.primary_email, 'emails': {t}.emails}})"
+_GROUP_RECORD = "to_json({{'display_name': {t}.display_name, 'description': {t}.description}})"
+
+# The new directory against the integration's current one, by id: added, removed, and (users,
+# groups) modified when any stored field differs. Runs before the replace.
+_CHANGES = f"""
+INSERT INTO idp_changes
+SELECT $sync, $integration, $at, 'user',
+       CASE WHEN o.user_id IS NULL THEN 'added' WHEN n.user_id IS NULL THEN 'removed' ELSE 'modified' END,
+       coalesce(n.user_id, o.user_id), NULL,
+       CASE WHEN o.user_id IS NOT NULL THEN {_USER_RECORD.format(t="o")} END,
+       CASE WHEN n.user_id IS NOT NULL THEN {_USER_RECORD.format(t="n")} END
+FROM (SELECT * FROM idp_users WHERE integration = $integration) o
+FULL OUTER JOIN users_arrow n ON n.user_id = o.user_id
+WHERE o.user_id IS NULL OR n.user_id IS NULL OR o.user_name IS DISTINCT FROM n.user_name
+   OR o.display_name IS DISTINCT FROM n.display_name OR o.primary_email IS DISTINCT FROM n.primary_email
+   OR o.emails IS DISTINCT FROM n.emails
+UNION ALL
+SELECT $sync, $integration, $at, 'group',
+       CASE WHEN o.group_id IS NULL THEN 'added' WHEN n.group_id IS NULL THEN 'removed' ELSE 'modified' END,
+       NULL, coalesce(n.group_id, o.group_id),
+       CASE WHEN o.group_id IS NOT NULL THEN {_GROUP_RECORD.format(t="o")} END,
+       CASE WHEN n.group_id IS NOT NULL THEN {_GROUP_RECORD.format(t="n")} END
+FROM (SELECT * FROM idp_groups WHERE integration = $integration) o
+FULL OUTER JOIN groups_arrow n ON n.group_id = o.group_id
+WHERE o.group_id IS NULL OR n.group_id IS NULL OR o.display_name IS DISTINCT FROM n.display_name
+   OR o.description IS DISTINCT FROM n.description
+UNION ALL
+SELECT $sync, $integration, $at, 'membership', CASE WHEN o.user_id IS NULL THEN 'added' ELSE 'removed' END,
+       coalesce(n.user_id, o.user_id), coalesce(n.group_id, o.group_id), NULL, NULL
+FROM (SELECT * FROM idp_memberships WHERE integration = $integration) o
+FULL OUTER JOIN memberships_arrow n ON n.group_id = o.group_id AND n.user_id = o.user_id
+WHERE o.user_id IS NULL OR n.user_id IS NULL
+"""
+
 
 def replace_directory(
     con: duckdb.DuckDBPyConnection, integration: str, tables: DirectoryTables, synced_at: datetime
 ) -> DirectoryCounts:
-    """Replace the integration's directory inside the caller's transaction."""
-    ensure_identity_tables(con)
+    """Record what changed, replace the integration's directory and record the sync, inside the
+    caller's transaction."""
     registered = {"users_arrow": tables.users, "groups_arrow": tables.groups, "memberships_arrow": tables.memberships}
     for name, table in registered.items():
         con.register(name, table)
     try:
+        row = fetch_one(con, "SELECT coalesce(max(idp_sync_id), 0) + 1 FROM idp_sources")
+        sync_id = int(row[0]) if row else 1
+        execute(con, _CHANGES, {"sync": sync_id, "integration": integration, "at": synced_at})
+        changed = dict(execute(con, "SELECT change, count(*) FROM idp_changes WHERE idp_sync_id = ? GROUP BY ALL",
+                               [sync_id]))
         for target, _, _ in _INSERTS:
             execute(con, f"DELETE FROM {target} WHERE integration = ?", [integration])
         for target, source, columns in _INSERTS:
             execute(con, f"INSERT INTO {target} SELECT $integration, {columns} FROM {source}", {"integration": integration})
-        execute(con, "DELETE FROM idp_sources WHERE integration = ?", [integration])
         counts = DirectoryCounts(
             integration=integration, source=tables.source, source_ref=tables.source_ref,
             users=tables.users.num_rows, groups=tables.groups.num_rows, memberships=tables.memberships.num_rows,
-            synced_at=synced_at,
+            synced_at=synced_at, idp_sync_id=sync_id, added=int(changed.get("added", 0)),
+            modified=int(changed.get("modified", 0)), removed=int(changed.get("removed", 0)),
         )
         execute(
             con,
-            "INSERT INTO idp_sources VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [integration, counts.source, counts.source_ref, synced_at, counts.users, counts.groups, counts.memberships],
+            "INSERT INTO idp_sources (integration, source, source_ref, synced_at, users, groups, memberships, "
+            "idp_sync_id, added, modified, removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [integration, counts.source, counts.source_ref, synced_at, counts.users, counts.groups, counts.memberships,
+             sync_id, counts.added, counts.modified, counts.removed],
         )
     finally:
         for name in registered:

@@ -9,6 +9,13 @@ v2 adds the change history (`resource_changes`, one row per resource added, modi
 or restored by a sync), each scope's last attempt (`scope_attempts`, from which `stale_resources`
 tells which current rows could not be refreshed), and the macros `tags_diff(old, new)` and
 `resources_as_of(ts)`.
+
+v3 makes the identity directory part of every catalog (until then `idp sync` created its tables
+on demand) with the same run / history discipline as resources: `idp_sources` keeps one row per
+directory sync, `idp_changes` records every user, group and membership added, modified or
+removed, and the macros `idp_users_as_of(ts)`, `idp_groups_as_of(ts)`, `idp_memberships_as_of(ts)`
+give the directory at a past time. It also adds the view `coverage` (each integration's last
+sync, per scope: source, reason, status, resources found).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import duckdb
 
 from catalog.sql import execute, fetch_one
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class CatalogVersionError(Exception):
@@ -237,7 +244,118 @@ WHERE CASE WHEN b.arn IS NOT NULL THEN b.last.change <> 'deleted'
            ELSE r.first_seen <= point.moment AND (r.deleted_at IS NULL OR r.deleted_at > point.moment) END;
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}  # version -> DDL that brings version-1 to version
+# Runs on a v2 catalog full of rows too. The identity tables were created on demand by `idp sync`
+# under v2, so they may exist with rows or not at all: created with the v2-era definition if
+# missing, then widened in place, so that both paths end with the same columns in the same order.
+_V3 = """
+CREATE TABLE IF NOT EXISTS idp_sources (
+    integration VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,            -- identity-store | file
+    source_ref VARCHAR,                 -- the Identity Store id, or the file the directory came from
+    synced_at TIMESTAMPTZ NOT NULL,
+    users BIGINT NOT NULL,
+    groups BIGINT NOT NULL,
+    memberships BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS idp_users (
+    integration VARCHAR NOT NULL,
+    user_id VARCHAR NOT NULL,
+    user_name VARCHAR,
+    display_name VARCHAR,
+    primary_email VARCHAR,
+    emails VARCHAR[]                    -- every email, the primary one first
+);
+
+CREATE TABLE IF NOT EXISTS idp_groups (
+    integration VARCHAR NOT NULL,
+    group_id VARCHAR NOT NULL,
+    display_name VARCHAR,
+    description VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS idp_memberships (
+    integration VARCHAR NOT NULL,
+    group_id VARCHAR NOT NULL,
+    user_id VARCHAR NOT NULL
+);
+
+-- idp_sources becomes the directory syncs' run table: one row per `idp sync` of an integration
+-- (v2 kept only the last one), numbered, with what it changed.
+ALTER TABLE idp_sources ADD COLUMN idp_sync_id BIGINT;
+ALTER TABLE idp_sources ADD COLUMN added BIGINT;      -- users, groups and memberships added,
+ALTER TABLE idp_sources ADD COLUMN modified BIGINT;   -- modified (users and groups),
+ALTER TABLE idp_sources ADD COLUMN removed BIGINT;    -- and removed; NULL for a sync made before v3
+
+UPDATE idp_sources SET idp_sync_id = n.idp_sync_id
+FROM (SELECT integration, row_number() OVER (ORDER BY synced_at, integration) AS idp_sync_id FROM idp_sources) n
+WHERE n.integration = idp_sources.integration;
+
+-- The directory's history, like resource_changes for resources: one row per user, group or
+-- membership added, modified or removed by a directory sync.
+CREATE TABLE idp_changes (
+    idp_sync_id BIGINT NOT NULL,
+    integration VARCHAR NOT NULL,
+    changed_at TIMESTAMPTZ NOT NULL,    -- the directory sync's time (idp_sources.synced_at)
+    kind VARCHAR NOT NULL,              -- user | group | membership
+    change VARCHAR NOT NULL,            -- added | modified | removed (memberships: added | removed)
+    user_id VARCHAR,                    -- the user, or the membership's user
+    group_id VARCHAR,                   -- the group, or the membership's group
+    old_record JSON,                    -- the user or group before the change; NULL when added
+    new_record JSON                     -- after it; NULL when removed (memberships: both NULL)
+);
+
+-- What v2 knew becomes the start of the history: the directory as of its last sync.
+INSERT INTO idp_changes
+SELECT s.idp_sync_id, s.integration, s.synced_at, 'user', 'added', u.user_id, NULL, NULL,
+       to_json({'user_name': u.user_name, 'display_name': u.display_name, 'primary_email': u.primary_email,
+                'emails': u.emails})
+FROM idp_users u JOIN idp_sources s USING (integration)
+UNION ALL
+SELECT s.idp_sync_id, s.integration, s.synced_at, 'group', 'added', NULL, g.group_id, NULL,
+       to_json({'display_name': g.display_name, 'description': g.description})
+FROM idp_groups g JOIN idp_sources s USING (integration)
+UNION ALL
+SELECT s.idp_sync_id, s.integration, s.synced_at, 'membership', 'added', m.user_id, m.group_id, NULL, NULL
+FROM idp_memberships m JOIN idp_sources s USING (integration);
+
+-- The directory as it was at `ts`, from the history: each user, group and membership whose last
+-- change at or before ts is not a removal, with the record that change left. Same columns as
+-- idp_users, idp_groups, idp_memberships. Empty before an integration's first directory sync.
+CREATE MACRO idp_users_as_of(ts) AS TABLE
+SELECT integration, user_id, last.rec->>'user_name' AS user_name, last.rec->>'display_name' AS display_name,
+       last.rec->>'primary_email' AS primary_email, CAST(last.rec->'emails' AS VARCHAR[]) AS emails
+FROM (SELECT integration, user_id, arg_max({'change': change, 'rec': new_record}, idp_sync_id) AS last
+      FROM idp_changes WHERE kind = 'user' AND changed_at <= CAST(ts AS TIMESTAMPTZ) GROUP BY ALL)
+WHERE last.change <> 'removed';
+
+CREATE MACRO idp_groups_as_of(ts) AS TABLE
+SELECT integration, group_id, last.rec->>'display_name' AS display_name, last.rec->>'description' AS description
+FROM (SELECT integration, group_id, arg_max({'change': change, 'rec': new_record}, idp_sync_id) AS last
+      FROM idp_changes WHERE kind = 'group' AND changed_at <= CAST(ts AS TIMESTAMPTZ) GROUP BY ALL)
+WHERE last.change <> 'removed';
+
+CREATE MACRO idp_memberships_as_of(ts) AS TABLE
+SELECT integration, group_id, user_id
+FROM (SELECT integration, group_id, user_id, arg_max(change, idp_sync_id) AS last
+      FROM idp_changes WHERE kind = 'membership' AND changed_at <= CAST(ts AS TIMESTAMPTZ) GROUP BY ALL)
+WHERE last <> 'removed';
+
+-- Per integration's latest sync, per account x region x type: the source chosen, why, and what
+-- it found (the named query `coverage` reads it). A scope listed twice in one run shows its worst
+-- outcome, as scope_attempts does.
+CREATE VIEW coverage AS
+SELECT s.integration, s.sync_id, s.account_id, s.region, s.resource_type, s.source, s.reason, s.status,
+       s.resources, s.error_code, s.error_message
+FROM sync_scopes s
+JOIN (SELECT integration, max(sync_id) AS sync_id FROM sync_runs GROUP BY integration) last
+  ON last.integration = s.integration AND last.sync_id = s.sync_id
+QUALIFY row_number() OVER (PARTITION BY s.integration, s.account_id, s.region, s.resource_type
+                           ORDER BY CASE s.status WHEN 'failed' THEN 0 WHEN 'skipped' THEN 1 ELSE 2 END,
+                                    s.started_at DESC NULLS LAST, s.source) = 1;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}  # version -> DDL that brings version-1 to version
 
 
 def catalog_version(con: duckdb.DuckDBPyConnection) -> int:

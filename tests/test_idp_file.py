@@ -110,11 +110,15 @@ def test_idp_sync_from_a_file_replaces_each_integrations_directory(tmp_path: Pat
     assert text.exit_code == 0 and "acme: 1 users, 1 groups, 1 memberships from file" in text.output
     with duckdb.connect(catalog, read_only=True) as con:
         users = con.execute("SELECT integration, user_name FROM idp_users ORDER BY ALL").fetchall()
-        sources = con.execute("SELECT integration, source, users FROM idp_sources ORDER BY 1").fetchall()
+        sources = con.execute("SELECT idp_sync_id, integration, source, users, added, modified, removed "
+                              "FROM idp_sources ORDER BY idp_sync_id").fetchall()
         views = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'resource_owner%'"
                             ).fetchall()
     assert users == [("acme", "zed"), ("dev", "alice"), ("dev", "bob")]
-    assert sources == [("acme", "file", 1), ("dev", "file", 2)]
+    # One row per directory sync, with what it changed: everything is new the first time; then
+    # acme's 2 users, 3 groups and 3 memberships go, and zed, g and zed's membership come.
+    assert sources == [(1, "acme", "file", 2, 8, 0, 0), (2, "dev", "file", 2, 8, 0, 0), (3, "acme", "file", 1, 3, 0, 8)]
+    assert [(r["idp_sync_id"], r["added"], r["removed"]) for r in out] == [(1, 8, 0), (2, 8, 0)]
     assert views == [(2,)]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from aiobotocore.session import AioSession
 
 from catalog.connect import open_writer
-from catalog.identity import replace_directory
+from catalog.identity import DirectoryCounts, replace_directory
 from sync.aws.calls import MAX_ATTEMPTS
 from sync.aws.clients import ClientPool
 from sync.aws.errors import classify
@@ -45,6 +45,10 @@ class IdpSyncResult:
     api_calls: int
     seconds: float
     warnings: tuple[str, ...]
+    idp_sync_id: int = 0  # the sync's row in idp_sources
+    added: int = 0  # users, groups and memberships added since the previous directory sync
+    modified: int = 0
+    removed: int = 0
 
 
 def identity_store_region(integration: Integration) -> str:
@@ -103,8 +107,9 @@ async def fetch_identity_store(integration: Integration, *, identity_store_id: s
     return directory, stats
 
 
-def commit_directory(catalog_path: str, integration: str, directory: Directory) -> tuple[int, int, int]:
-    """Replace the integration's directory and refresh the owner views, in one transaction."""
+def commit_directory(catalog_path: str, integration: str, directory: Directory) -> DirectoryCounts:
+    """Replace the integration's directory, record the sync and its changes, and refresh the owner
+    views, in one transaction."""
     tables = directory_tables(directory)
     with open_writer(catalog_path) as con:
         con.execute("BEGIN").fetchall()
@@ -115,14 +120,14 @@ def commit_directory(catalog_path: str, integration: str, directory: Directory) 
         except BaseException:
             con.execute("ROLLBACK").fetchall()
             raise
-    return counts.users, counts.groups, counts.memberships
+    return counts
 
 
-def sync_result(integration: str, directory: Directory, counts: tuple[int, int, int], api_calls: int,
+def sync_result(integration: str, directory: Directory, counts: DirectoryCounts, api_calls: int,
                 started: float) -> IdpSyncResult:
-    users, groups, memberships = counts
     return IdpSyncResult(
         integration=integration, source=directory.source, source_ref=directory.source_ref,
-        users=users, groups=groups, memberships=memberships, api_calls=api_calls,
+        users=counts.users, groups=counts.groups, memberships=counts.memberships, api_calls=api_calls,
         seconds=round(time.monotonic() - started, 3), warnings=directory.warnings,
+        idp_sync_id=counts.idp_sync_id, added=counts.added, modified=counts.modified, removed=counts.removed,
     )

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 import duckdb
 
-from catalog.identity import ensure_identity_tables
 from catalog.sql import execute
 
 SOURCE_TAG = "resource-owner-tag"
@@ -201,7 +200,6 @@ def view_sql(view: str) -> str:
 
 def install_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create or refresh the owner views on a writable connection (inside the caller's transaction)."""
-    ensure_identity_tables(con)
     for view in VIEWS:
         execute(con, view_sql(view))
 
