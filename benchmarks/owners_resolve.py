@@ -124,13 +124,14 @@ def sample_arns(resources: int, count: int, seed: int, unknown: float) -> list[s
 class Timing:
     seconds: float  # wall
     cpu_seconds: float  # of the whole process, DuckDB's threads included: steadier on a shared machine
-    result: object
 
 
 def timed(call: Callable[[], object]) -> Timing:
+    # The result is dropped: results kept from one run to the next would make the garbage
+    # collector's full passes, and so the next run, slower.
     started, cpu = time.perf_counter(), time.process_time()
-    result = call()
-    return Timing(time.perf_counter() - started, time.process_time() - cpu, result)
+    call()
+    return Timing(time.perf_counter() - started, time.process_time() - cpu)
 
 
 def median(timings: list[Timing]) -> str:
@@ -140,9 +141,9 @@ def median(timings: list[Timing]) -> str:
 
 def split_call(con: duckdb.DuckDBPyConnection, arns: list[str]) -> dict[str, Timing]:
     """Where a warm resolve_many's time goes: the SQL (into Arrow) and the Python records."""
-    sql = timed(lambda: api.resolution_table(con, arns, None))
-    assert isinstance(sql.result, pa.Table)
-    table = sql.result
+    started, cpu = time.perf_counter(), time.process_time()
+    table = api.resolution_table(con, arns, None)
+    sql = Timing(time.perf_counter() - started, time.process_time() - cpu)
     return {"SQL to Arrow": sql, "Python records": timed(lambda: api.resolutions(table))}
 
 
@@ -169,12 +170,11 @@ def main(argv: list[str] | None = None) -> None:
 
         cold = [timed(lambda arns=arns: api.resolve_many(arns, catalog=path)) for arns in samples[1:]]
         with duckdb.connect(path, read_only=True) as con:
-            api.resolve_many(samples[0], catalog=con)  # warm-up: file pages in cache, plans ready
+            # Warm-up: file pages in the cache; its answer gives the counts printed below.
+            found = api.resolve_many(samples[0], catalog=con)
             warm = [timed(lambda arns=arns: api.resolve_many(arns, catalog=con)) for arns in samples[1:]]
             split = [split_call(con, arns) for arns in samples[1:]]
-            found = warm[0].result
-            assert isinstance(found, dict)
-            known = [a for a in samples[1] if a in found][: args.runs]
+            known = [a for a in samples[0] if a in found][: args.runs]
             one = [timed(lambda a=a: api.resolve_owners(a, catalog=con)) for a in known]
 
         pairs = sum(len(r.approvers) for r in found.values())
@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"    {stage:17} {median([s[stage] for s in split])}")
         print(f"resolve_owners of one ARN, warm: {median(one)}")
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
 
 if __name__ == "__main__":
     main()
