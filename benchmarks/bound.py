@@ -209,7 +209,7 @@ def truth_by_type(world: World, types: Collection[str] | None = None) -> dict[st
         info = inv.info(s)
         if types is not None and info.rtype.rtype not in types:
             continue
-        if world.reachable(info.account, info.region)[0]:
+        if world.listable(info.account, info.region, info.rtype)[0]:
             out[info.rtype.rtype] += n
     return dict(sorted(out.items()))
 

@@ -28,6 +28,17 @@ QUALIFY row_number() OVER (PARTITION BY arn ORDER BY scope_region) = 1
 """
 _STAGE_AS_IS = "CREATE TEMP VIEW staged AS SELECT * FROM staged_arrow"
 
+# Tags that could not be read this run (NULL, e.g. an SCP denies the region a bucket's tags are
+# read in) are not "no tags": such a row keeps the tags and owner tag the catalog has for it.
+_STAGE_KEEPING_TAGS = """
+CREATE TEMP TABLE staged AS
+SELECT s.* REPLACE (coalesce(s.tags, r.tags) AS tags,
+                    CASE WHEN s.tags IS NULL THEN r.owner_tag_value ELSE s.owner_tag_value END AS owner_tag_value)
+FROM staged_arrow s
+LEFT JOIN (SELECT arn, tags, owner_tag_value FROM resource_rows WHERE integration = $integration) r ON r.arn = s.arn
+QUALIFY row_number() OVER (PARTITION BY s.arn ORDER BY s.scope_region) = 1
+"""
+
 # The staged rows that differ from the catalog: new, changed, or back after a deletion. An
 # unchanged row (same content hash, live) is not in here and is never written.
 _DIFF = f"""
@@ -288,9 +299,11 @@ def _run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]
 def _merge(con: duckdb.DuckDBPyConnection, rows: pa.Table, params: dict[str, object]) -> dict[str, int]:
     """Rows, history and scope state of one run; returns how many resources each change touched."""
     duplicated = rows.num_rows > 0 and pc.count_distinct(rows["arn"]).as_py() < rows.num_rows
+    unread_tags = rows.num_rows > 0 and rows["tags"].null_count > 0
+    stage = _STAGE_KEEPING_TAGS if unread_tags else _STAGE_DEDUPED if duplicated else _STAGE_AS_IS
     first = _count(con, "SELECT count(*) FROM resource_rows WHERE integration = $integration",
                    {"integration": params["integration"]}) == 0
-    for sql in (_STAGE_DEDUPED if duplicated else _STAGE_AS_IS, _DONE_SCOPES, _DIFF_ALL_NEW if first else _DIFF,
+    for sql in (stage, _DONE_SCOPES, _DIFF_ALL_NEW if first else _DIFF,
                 _GONE, _HISTORY_ALL_NEW if first else _HISTORY, _REPLACED, _WRITE, _DELETE, _SCOPE_STATE):
         _run_sql(con, sql, params)
     if first:
@@ -301,7 +314,7 @@ def _merge(con: duckdb.DuckDBPyConnection, rows: pa.Table, params: dict[str, obj
     counts["seen"] = _count(con, "SELECT count(*) FROM staged", {})  # one per resource, duplicates folded
     # Views first: they depend on the tables.
     execute(con, "DROP VIEW diff" if first else "DROP TABLE diff")
-    execute(con, f"DROP {'TABLE' if duplicated else 'VIEW'} staged")
+    execute(con, f"DROP {'VIEW' if stage is _STAGE_AS_IS else 'TABLE'} staged")
     for table in _TEMPS:
         execute(con, f"DROP TABLE {table}")
     return counts

@@ -46,6 +46,9 @@ class ResourceType:
     name: Callable[[ScopeInfo, int, int], str]  # (scope, position, hash) -> name or id
     arn_tail: Callable[[str, int], str] | None = None  # (name, hash) -> ARN tail if not name
     is_global: bool = False  # IAM: region "global", one scope per account
+    # A regional resource listed by a global call (S3 ListBuckets): an SCP that denies its region
+    # hides its tags (read in that region), not the resource.
+    listed_globally: bool = False
     taggable: bool = True  # IAM groups carry no tags
     mutable: bool = True  # takes part in mutate()
     tags_in_explorer: bool = True  # IAM tags are never indexed by Resource Explorer

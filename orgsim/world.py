@@ -15,6 +15,7 @@ from orgsim.auth import CredentialIssuer
 from orgsim.identity import IdentityStore
 from orgsim.inventory import GLOBAL, Generation, Inventory, MutationError
 from orgsim.org import Organization
+from orgsim.registry import ResourceType
 from orgsim.scenario import Scenario, load_scenario
 from orgsim.tags import TagTable
 
@@ -75,6 +76,13 @@ class World:
             return False, "scp_denied"
         return True, ""
 
+    def listable(self, account: int, region: str, rtype: ResourceType) -> tuple[bool, bool, str]:
+        """(found by a complete sync, its tags readable, why not) for a resource of `rtype`."""
+        reach, why = self.reachable(account, region)
+        if not reach and why == "scp_denied" and rtype.listed_globally:
+            return True, False, why
+        return reach, reach, why
+
     def truth(self, generation: int | None = None) -> Iterator[dict[str, Any]]:
         """Every live resource: what a complete sync of every type, account and region holds."""
         inv = self.inventory
@@ -82,13 +90,13 @@ class World:
         if gen > inv.generation:
             raise MutationError(f"generation {gen} not reached (at {inv.generation})")
         sets = self.tags.dicts
-        cache: dict[tuple[int, str], tuple[bool, str]] = {}
+        cache: dict[tuple[int, str, str], tuple[bool, bool, str]] = {}
         for s in inv.scopes(gen):
             info = inv.info(s)
-            key = (info.account, info.region)
+            key = (info.account, info.region, info.rtype.rtype)
             reach = cache.get(key)
             if reach is None:
-                reach = cache[key] = self.reachable(info.account, info.region)
+                reach = cache[key] = self.listable(info.account, info.region, info.rtype)
             for res in inv.scan(s, 0, gen):
                 yield {
                     "arn": res.arn,
@@ -98,7 +106,8 @@ class World:
                     "name": res.name,
                     "tags": sets[res.tagset],
                     "reachable": reach[0],
-                    "unreachable_reason": reach[1] or None,
+                    "tags_readable": reach[1],
+                    "unreachable_reason": reach[2] or None,
                 }
 
     def summary(self) -> dict[str, Any]:

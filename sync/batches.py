@@ -68,8 +68,9 @@ class BatchBuilder:
             rtype(r.resource_type)
             rid(r.resource_id)
             name(r.name)
-            tags(_json(r.tags) if r.tags else "{}")
-            owner(r.tags.get(owner_key) if owner_key else None)
+            # None: the tags could not be read (the writer keeps the ones it had), not "no tags".
+            tags(_json(r.tags) if r.tags else "{}" if r.tags is not None else None)
+            owner(r.tags.get(owner_key) if owner_key and r.tags else None)
             props(_json(r.properties) if r.properties else "{}")
             reported(r.last_reported_at)
             self.rows += 1

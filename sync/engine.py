@@ -150,8 +150,17 @@ async def sync_integration(
             async def caller_for(region: str, service: str) -> ApiCaller:
                 return await pool.caller(item.key.account_id, region, service)
 
+            unread_before = stats.unread_tags
             async for page in fetch_service_scope(spec, ctx, caller_for, stats):
                 builder.extend(page)
+            if unread := stats.unread_tags - unread_before:
+                assert spec.tags is not None  # only a tag call leaves tags unread
+                warning = (f"{item.key.account_id} {item.key.region} {item.key.resource_type}: the tags of {unread} "
+                           f"resource(s) could not be read ({spec.tags.operation}: "
+                           f"{'/'.join(sorted(spec.tags.unreadable_on))}, e.g. an SCP denying their region); "
+                           "they are kept with the tags the catalog had, new ones with tags unknown (NULL)")
+                record.warnings.append(warning)
+                progress.warn(warning)
             return ScopeOutput(builder.rows, builder.batches(), item.source, item.reason)
 
         async def explorer_scopes(query: ExplorerQuery, stats: CallStats) -> dict[ScopeKey, ScopeOutput]:

@@ -326,6 +326,30 @@ def test_global_scopes_delete_s3_rows_whose_region_is_a_real_region(path: str) -
     assert s.view["keep"]["last_seen"] == at(1)  # from the global scope's completion
 
 
+def test_unreadable_tags_keep_what_the_catalog_had(path: str) -> None:
+    s3 = scope(region="global", resource_type="s3:bucket", resources=2)
+
+    def bucket(name: str, tags: dict[str, str] | None) -> dict[str, Any]:
+        r = row(name, region="eu-west-1", scope_region="global", resource_type="s3:bucket", tags=tags or {})
+        return r if tags is not None else r | {"tags": None, "owner_tag_value": None}
+
+    commit_run(path, run(T0, [s3], [bucket("logs", {"owner": "alice"}), bucket("site", {})]))
+    # An SCP now denies the region the tags are read in: both come back with tags unknown, plus
+    # a new bucket whose tags were never known.
+    c = commit_run(path, run(at(1), [replace(s3, resources=3)],
+                             [bucket("logs", None), bucket("site", None), bucket("new", None)]))
+    assert counts(c) == (1, 0, 0, 0)  # the known ones are unchanged, not "modified to no tags"
+    s = read_state(path)
+    assert json.loads(s.rows["logs"]["tags"]) == {"owner": "alice"} and s.rows["logs"]["owner_tag_value"] == "alice"
+    assert s.rows["logs"]["sync_id"] == 1
+    assert s.rows["new"]["tags"] is None and s.rows["new"]["owner_tag_value"] is None
+    # Readable again, and changed: an ordinary modification.
+    c = commit_run(path, run(at(2), [replace(s3, resources=3)],
+                             [bucket("logs", {"owner": "bob"}), bucket("site", {}), bucket("new", {})]))
+    assert counts(c) == (0, 2, 0, 0)
+    assert read_state(path).rows["logs"]["owner_tag_value"] == "bob"
+
+
 def test_duplicate_arns_in_one_run_are_stored_once(path: str) -> None:
     web = row("web", tags={"owner": "alice"})
     c = commit_run(path, run(T0, [EC2], [web, row("db"), web], batch=2))  # the duplicate in another batch

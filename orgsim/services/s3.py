@@ -44,7 +44,8 @@ def bucket_name(info: ScopeInfo, pos: int, h: int) -> str:
 
 
 register_type(
-    ResourceType(rtype="s3:bucket", weight=6.0, arn_prefix="arn:aws:s3:::", name=bucket_name)
+    ResourceType(rtype="s3:bucket", weight=6.0, arn_prefix="arn:aws:s3:::", name=bucket_name,
+                 listed_globally=True)
 )
 
 

@@ -12,6 +12,7 @@ class CallStats:
     retries: int = 0
     errors: int = 0
     pages: int = 0
+    unread_tags: int = 0  # resources kept with unknown tags (TagCall.unreadable_on)
 
     def add(self, other: "CallStats") -> None:
         for f in fields(self):

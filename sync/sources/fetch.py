@@ -37,8 +37,13 @@ class _Gone(Exception):
     pass
 
 
+class _Unreadable(Exception):
+    pass
+
+
 async def _item_call(caller: ApiCaller, call: ItemCall, item: Item, stats: CallStats) -> Mapping[str, Any] | None:
-    """None: AWS says there is nothing (e.g. NoSuchTagSet). _Gone: the resource disappeared."""
+    """None: AWS says there is nothing (e.g. NoSuchTagSet). _Gone: the resource disappeared.
+    _Unreadable: a tag call AWS refused for a reason listed in its unreadable_on."""
     try:
         return await caller.call(call.operation, call.request(item), stats)
     except ClientError as exc:
@@ -47,18 +52,20 @@ async def _item_call(caller: ApiCaller, call: ItemCall, item: Item, stats: CallS
             return None
         if code in GONE_CODES:
             raise _Gone from exc
+        if isinstance(call, TagCall) and code in call.unreadable_on:
+            raise _Unreadable(code) from exc
         raise
 
 
 async def _per_item(
     spec_call: ItemCall, items: list[Item], caller_for: CallerFor, ctx: ScopeContext, service: str, stats: CallStats
-) -> list[Mapping[str, Any] | None | _Gone]:
-    async def one(item: Item) -> Mapping[str, Any] | None | _Gone:
+) -> list[Mapping[str, Any] | None | _Gone | _Unreadable]:
+    async def one(item: Item) -> Mapping[str, Any] | None | _Gone | _Unreadable:
         caller = await caller_for(spec_call.region(item) or ctx.region, service)
         try:
             return await _item_call(caller, spec_call, item, stats)
-        except _Gone as gone:
-            return gone
+        except (_Gone, _Unreadable) as outcome:
+            return outcome
 
     # Concurrency is bounded by the limiter buckets inside ApiCaller, per account/region/service.
     return list(await asyncio.gather(*(one(item) for item in items)))
@@ -75,7 +82,7 @@ async def _described(
             out.append(item)
             continue
         response = responses[id(item)]
-        if response is not None and not isinstance(response, _Gone):
+        if response is not None and not isinstance(response, (_Gone, _Unreadable)):
             out.append(describe.extract(item, response))
     return out
 
@@ -88,6 +95,10 @@ async def _with_tags(
     out: list[Resource] = []
     for (_, resource), response in zip(pairs, responses, strict=True):
         if isinstance(response, _Gone):
+            continue
+        if isinstance(response, _Unreadable):
+            stats.unread_tags += 1
+            out.append(resource._replace(tags=None))
             continue
         out.append(resource._replace(tags=tags.extract(response) if response is not None else {}))
     return out

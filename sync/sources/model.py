@@ -17,7 +17,7 @@ class Resource(NamedTuple):
     resource_type: str  # Resource Explorer's name, e.g. "ec2:instance"
     resource_id: str
     name: str | None
-    tags: Mapping[str, str]
+    tags: Mapping[str, str] | None  # None: could not be read this run (see TagCall.unreadable_on)
     properties: Mapping[str, Any]
     last_reported_at: datetime | None = None
 

@@ -37,6 +37,10 @@ class DescribeCall(ItemCall):
 @dataclass(frozen=True, kw_only=True)
 class TagCall(ItemCall):
     extract: Callable[[Mapping[str, Any]], dict[str, str]]  # response -> tags
+    # Error codes that mean "these tags cannot be read from here" (e.g. an SCP denies the region
+    # a bucket's tags must be read in): the resource is kept with its tags unknown, not dropped
+    # and not taken as untagged, and the scope warns how many.
+    unreadable_on: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -57,6 +57,9 @@ SPECS = (
             operation="GetBucketTagging",
             request=lambda item: {"Bucket": item["Name"]},
             empty_on=frozenset({"NoSuchTagSet"}),
+            # A bucket's tags are read in its own region, which an SCP may deny while ListBuckets
+            # (global) still lists it: keep the bucket, tags unknown, and say so.
+            unreadable_on=frozenset({"AccessDenied"}),
             region=bucket_region,
             extract=bucket_tags,
         ),
