@@ -368,11 +368,23 @@ async def test_other_errors_in_a_tag_call_propagate(code: str) -> None:
     assert error_code(info.value) == code
 
 
-async def test_access_denied_on_s3_tagging_is_not_read_as_no_tags() -> None:
+async def test_access_denied_on_s3_tagging_keeps_the_bucket_with_tags_unknown() -> None:
+    # ListBuckets is global; the tags are read in the bucket's region, which an SCP may deny.
     aws = s3_aws(tagging={"acme-logs": client_error("AccessDenied", "denied", 403),
                           "acme-legacy": {"TagSet": []}},
                  location={"acme-legacy": {"LocationConstraint": None}})
-    with pytest.raises(ClientError, match="AccessDenied"):
+    stats = CallStats()
+    got = flat(await collect("s3:bucket", aws, region="us-east-1", stats=stats))
+    assert set(got) == {"acme-logs", "acme-legacy"}
+    assert got["acme-logs"].tags is None  # unknown, not "no tags"
+    assert got["acme-legacy"].tags == {}
+    assert stats.unread_tags == 1
+
+
+async def test_other_s3_tagging_errors_still_fail_the_scope() -> None:
+    aws = s3_aws(tagging={"acme-logs": client_error("InternalError", "boom", 500), "acme-legacy": {"TagSet": []}},
+                 location={"acme-legacy": {"LocationConstraint": None}})
+    with pytest.raises(ClientError, match="InternalError"):
         await collect("s3:bucket", aws, region="us-east-1")
 
 
@@ -577,15 +589,23 @@ async def test_throttled_halves_the_rate_and_succeeded_wins_it_back(clock: FakeC
     bucket = TokenBucket(rate=8.0, burst=5, in_flight=10)
     bucket.throttled()
     assert bucket.rate == 4.0
+    assert bucket.ceiling == pytest.approx(7.2)  # a throttle at 8/s: the quota is a little lower
     async with bucket:  # a throttle empties the bucket: wait for one token at the halved rate
         pass
     assert clock.sleeps == [0.25]
+    for _ in range(25):
+        bucket.succeeded()
+    # quickly back up to just under the rate that was throttled, not to it
+    assert 7.2 <= bucket.rate == bucket.ceiling < 7.4
+    ceiling = bucket.ceiling
     for _ in range(10):
         bucket.throttled()
     assert bucket.rate == pytest.approx(0.4)  # floor: nominal / 20
-    for _ in range(200):
+    # only the first of a storm's throttles came at the ceiling: one tenth off, not ten
+    assert bucket.ceiling == pytest.approx(ceiling * 0.9)
+    for _ in range(2000):
         bucket.succeeded()
-    assert bucket.rate == 8.0  # back to, never beyond, the nominal rate
+    assert bucket.rate == 8.0  # slowly back to, never beyond, the nominal rate
 
 
 async def test_token_bucket_caps_requests_in_flight() -> None:
