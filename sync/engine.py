@@ -21,7 +21,9 @@ from sync.aws.limits import Limiters
 from sync.aws.stats import CallStats
 from sync.batches import BatchBuilder
 from sync.config import Integration
+from sync.aws.errors import error_code
 from sync.explorer.source import list_query
+from sync.explorer.tagging import apply_tags, areas_of, tags_by_area
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.progress import Progress
 from sync.scheduler import Item, RoundRobinQueue, ScopeOutput, ScopeResult, run_queue
@@ -163,7 +165,24 @@ async def sync_integration(
                 progress.warn(warning)
             return ScopeOutput(builder.rows, builder.batches(), item.source, item.reason)
 
+        async def tagging_caller(account_id: str, region: str) -> ApiCaller:
+            return await pool.caller(account_id, region, "resourcegroupstaggingapi")
+
         async def explorer_scopes(query: ExplorerQuery, stats: CallStats) -> dict[ScopeKey, ScopeOutput]:
+            out: dict[ScopeKey, ScopeOutput] = {}
+            tags: dict[str, dict[str, str]] = {}
+            if query.tags_from == "tagging":
+                tags, failed = await tags_by_area(areas_of(query.keys), tagging_caller, stats)
+                if failed:
+                    # The service APIs still list these scopes whole, tags included.
+                    for key in [k for k in query.keys if (k.account_id, k.region) in failed]:
+                        exc = failed[(key.account_id, key.region)]
+                        reason = f"Tagging API failed ({error_code(exc) or type(exc).__name__}): listed through the service API"
+                        record.warnings.append(f"{key.account_id} {key.region} {key.resource_type}: {reason}")
+                        out[key] = await services_scope(WorkItem(key, "services", key.region, reason), stats)
+                    query = dataclasses.replace(query, keys=tuple(k for k in query.keys if k not in out))
+                    if not query.keys:
+                        return out
             caller = await pool.caller(query.account_id, query.region, "resource-explorer-2")
             builder, counts = await list_query(query, caller, stats, global_types=global_types,
                                                owner_tag_key=owner_key)
@@ -171,7 +190,8 @@ async def sync_integration(
             # The query's rows travel with its first kept scope; a query completes or fails as a
             # whole. Scopes re-listed below had no rows in it, so nothing needs taking out.
             batches = builder.batches()
-            out: dict[ScopeKey, ScopeOutput] = {}
+            if query.tags_from == "tagging":
+                batches = apply_tags(batches, tags, owner_key)
             for key, rows in counts.items():
                 reason = unconfirmed.get(key)
                 if reason is None:

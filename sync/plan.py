@@ -56,6 +56,9 @@ class ExplorerQuery:
     # Per-scope reasons where they differ from `reason` (an incremental sync says why each scope
     # is refreshed); not part of the item's identity.
     key_reasons: Mapping[ScopeKey, str] = field(default_factory=dict, compare=False, hash=False)
+    # "view": the view carries tags; "tagging": it has no tags property, and each account x region
+    # of the query takes its tags from the Tagging API (GetResources) in that account.
+    tags_from: str = "view"
 
     def reason_for(self, key: ScopeKey) -> str:
         return self.key_reasons.get(key, self.reason)

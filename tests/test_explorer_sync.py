@@ -111,12 +111,27 @@ def test_explorer_and_services_paths_write_the_same_inventory(monkeypatch: pytes
     assert by_source(services) == {"services": sum(by_source(services).values())}
 
 
-def test_view_without_tags_falls_back_to_services(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_view_without_tags_takes_tags_from_the_cheaper_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with simulated(monkeypatch, explorer={"org_view_tags": False, "default_view_tags": False}) as sim:
         summary, path = sync(tmp_path)
-        assert_matches_truth(path, sim)
-    assert set(by_source(path)) == {"services"}
-    assert any("tags property" in w for w in summary["warnings"])
+        assert_matches_truth(path, sim)  # same tags and owners as the truth, whichever source
+        tagging_calls = sim.stats()["calls"].get("tagging:GetResources", 0)
+    assert any("no tags property" in w for w in summary["warnings"])
+    listed = q(path, """SELECT resource_type, source, any_value(reason) FROM sync_scopes
+                        WHERE region <> 'global' GROUP BY ALL""")
+    by_type = {t: (src, reason) for t, src, reason in listed}
+    # Types whose service API needs a call per resource for tags: Resource Explorer lists them and
+    # the Tagging API (100 a call) brings the tags. Types with tags in the listing: service API.
+    for rtype in ("lambda:function", "dynamodb:table", "eks:cluster"):
+        source, reason = by_type[rtype]
+        assert source.startswith("explorer-") and "Tagging API" in reason, rtype
+    for rtype in ("ec2:instance", "rds:db", "secretsmanager:secret"):
+        source, reason = by_type[rtype]
+        assert source == "services" and "returns" in reason and "tags with the listing" in reason, rtype
+    assert tagging_calls > 0
+    tagged = q(path, """SELECT count(*) FROM current_resources WHERE resource_type = 'lambda:function'
+                        AND tags::VARCHAR <> '{}'""")[0][0]
+    assert tagged > 0  # the Tagging API's tags really landed in the rows
 
 
 def test_partial_index_coverage_uses_services_where_indexes_are_missing(monkeypatch: pytest.MonkeyPatch,

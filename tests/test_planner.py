@@ -158,3 +158,24 @@ async def test_queue_rotates_across_accounts_and_ends_when_closed() -> None:
         got.append(item)
     assert [i.key.account_id for i in got] == [A, B, A, A]
     assert set(got) == set(items)
+
+
+def test_a_view_without_tags_lists_through_explorer_with_tagging_where_that_is_cheaper() -> None:
+    bare = ViewInfo(ORG_VIEW.arn, "us-east-1", ORG_VIEW.scope, False, "")
+    accounts = [AccountPlanInput(a, ("eu-west-1",)) for a in (A, B)]
+    cov = coverage(wide_view=bare, supported_types=frozenset({"ec2:instance", "lambda:function"}))
+    items = by_key(plan_account_batch(accounts, resource_types=("ec2:instance", "lambda:function"), global_types=(),
+                                      home_region="us-east-1", coverage=cov, source="auto", previous_counts={}))
+    lam = items[ScopeKey(A, "eu-west-1", "lambda:function")]
+    assert isinstance(lam, ExplorerQuery) and lam.tags_from == "tagging" and "Tagging API" in lam.reason
+    ec2 = items[ScopeKey(A, "eu-west-1", "ec2:instance")]
+    assert isinstance(ec2, WorkItem) and "tags with the listing" in ec2.reason
+    # A member view with tags wins over the bare aggregator view for its account x region.
+    tagged = ViewInfo(f"arn:aws:resource-explorer-2:eu-west-1:{B}:view/default/1", "eu-west-1",
+                      f"arn:aws:iam::{B}:root", True, "")
+    cov = coverage(wide_view=bare, member_views={(B, "eu-west-1"): tagged},
+                   supported_types=frozenset({"ec2:instance", "lambda:function"}))
+    items = by_key(plan_account_batch(accounts, resource_types=("ec2:instance", "lambda:function"), global_types=(),
+                                      home_region="us-east-1", coverage=cov, source="auto", previous_counts={}))
+    member = items[ScopeKey(B, "eu-west-1", "ec2:instance")]
+    assert isinstance(member, ExplorerQuery) and member.source == "explorer-member" and member.tags_from == "view"

@@ -47,6 +47,9 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
               "https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html (ListSecrets 100/s)"),
     RateLimit("sts", None, 50.0, 50, 8,
               "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (STS 600/s per account)"),
+    RateLimit("resourcegroupstaggingapi", None, 10.0, 20, 4,
+              "https://docs.aws.amazon.com/general/latest/gr/arg.html (GetResources: no published TPS; "
+              "throttles early, kept low)"),
     RateLimit("s3", None, 50.0, 100, 10,
               "https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html"),
 )

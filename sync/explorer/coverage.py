@@ -16,8 +16,13 @@ class ViewInfo:
     filter_string: str  # a view filter hides resources: such a view cannot prove a scope complete
 
     @property
+    def complete(self) -> bool:
+        """No filter: the view can prove a scope complete (its tags may still come from elsewhere)."""
+        return not self.filter_string.strip()
+
+    @property
     def usable(self) -> bool:
-        return self.has_tags and not self.filter_string.strip()
+        return self.has_tags and self.complete
 
 
 @dataclass(frozen=True)

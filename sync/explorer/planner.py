@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from sync.explorer.coverage import Coverage
+from sync.explorer.coverage import Coverage, ViewInfo
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.sources.model import GLOBAL_REGION
+from sync.sources.registry import spec_for
 
 PAGE_SIZE = 500  # below 1,000: ListResources returns no NextToken at MaxResults=1000
 CALLS_PER_SECOND = 3.0  # ListResources quota per account per region, not raisable
@@ -28,6 +29,7 @@ CALLS_PER_SECOND = 3.0  # ListResources quota per account per region, not raisab
 # a first round trip, about one call's worth of time at the quota.
 MEMBER_QUERY_OVERHEAD_S = 1 / CALLS_PER_SECOND
 NO_TAGS_IN_EXPLORER = frozenset({"iam"})  # Resource Explorer never indexes IAM tags
+TAGGING_PAGE = 100  # GetResources returns at most 100 resources with their tags a call
 SOURCES = ("auto", "explorer", "services")
 
 
@@ -112,6 +114,32 @@ def _view_for(
     return "member" if member_ok else "none"
 
 
+def tags_without_view(resource_type: str) -> str | None:
+    """None: take the tags of a view without the tags property from the Tagging API; else why
+    the type's service API is the cheaper source (it returns tags with the listing).
+
+    Per resource, the Tagging API costs 1/100 of a call on top of Resource Explorer's 1/500; the
+    service API costs its list page share plus one call per resource for each describe or tag
+    call the spec makes. Any per-item call makes the Tagging API cheaper; without one, the
+    service API's listing alone carries the tags.
+    """
+    spec = spec_for(resource_type)
+    per_item = [c.operation for c in (spec.describe, spec.tags) if c is not None]
+    if per_item:
+        return None
+    return (f"the view has no tags property, and {spec.list_operation} returns {resource_type} tags with the "
+            f"listing: cheaper than the Tagging API ({TAGGING_PAGE} a call) on top of Resource Explorer")
+
+
+def _with_tags(member: ViewInfo | None, wide: ViewInfo | None, chosen: str) -> str:
+    """Prefer the view that carries tags when the queue choice fell on one that does not."""
+    if chosen == "member" and member is not None and not member.has_tags and wide is not None and wide.usable:
+        return "aggregator"
+    if chosen == "aggregator" and wide is not None and not wide.has_tags and member is not None and member.usable:
+        return "member"
+    return chosen
+
+
 def plan_account_batch(
     accounts: Sequence[AccountPlanInput],
     *,
@@ -139,6 +167,7 @@ def plan_account_batch(
         keys += [ScopeKey(account.account_id, r, t) for r in account.regions for t in sorted(resource_types)
                  if t not in global_types]
         member_keys: dict[str, list[ScopeKey]] = {}
+        tagged_member_keys: dict[str, list[ScopeKey]] = {}
         for key in keys:
             if source == "services":
                 items.append(_services(key, home_region, services_reason))
@@ -148,33 +177,50 @@ def plan_account_batch(
                 items.append(_services(key, home_region, why_not))
                 continue
             member = coverage.member_views.get((key.account_id, key.region))
-            member_ok = member is not None and member.usable and key.region != GLOBAL_REGION
+            member_ok = member is not None and member.complete and key.region != GLOBAL_REGION
             area = (key.account_id, key.region)
             if area not in chosen:
-                chosen[area] = _view_for(area, member_ok, wide is not None, source, coverage, previous_counts,
-                                         backlog)
+                view = _view_for(area, member_ok, wide is not None and wide.complete, source, coverage,
+                                 previous_counts, backlog)
+                chosen[area] = _with_tags(member if member_ok else None, wide, view)
+            view_info = member if chosen[area] == "member" else wide if chosen[area] == "aggregator" else None
+            if view_info is None:
+                items.append(_services(key, home_region, "no usable Resource Explorer view (one without a filter)"))
+                continue
+            if not view_info.has_tags and (why := tags_without_view(key.resource_type)):
+                items.append(_services(key, home_region, why))
+                continue
             if chosen[area] == "member":
-                member_keys.setdefault(key.region, []).append(key)
-            elif chosen[area] == "aggregator":
-                aggregator_keys.append(key)
+                (member_keys if view_info.has_tags else tagged_member_keys).setdefault(key.region, []).append(key)
             else:
-                items.append(_services(key, home_region, "no usable Resource Explorer view (tags property, no filter)"))
-        for region, region_keys in sorted(member_keys.items()):
-            view = coverage.member_views[(account.account_id, region)]
-            types = {k.resource_type for k in region_keys}
-            items.append(ExplorerQuery(
-                keys=tuple(region_keys), source="explorer-member", account_id=account.account_id, region=region,
-                view_arn=view.arn, filter_string=f"region:{region} {_filter('resourcetype', types)}",
-                reason="member default view: its own quota finishes this account x region before the "
-                       "aggregator's queue would",
-            ))
+                aggregator_keys.append(key)
+        for tags_from, by_region in (("view", member_keys), ("tagging", tagged_member_keys)):
+            for region, region_keys in sorted(by_region.items()):
+                view = coverage.member_views[(account.account_id, region)]
+                types = {k.resource_type for k in region_keys}
+                items.append(ExplorerQuery(
+                    keys=tuple(region_keys), source="explorer-member", account_id=account.account_id, region=region,
+                    view_arn=view.arn, filter_string=f"region:{region} {_filter('resourcetype', types)}",
+                    reason="member default view: its own quota finishes this account x region before the "
+                           "aggregator's queue would" + _TAGGING_NOTE[tags_from],
+                    tags_from=tags_from,
+                ))
     if aggregator_keys and wide is not None and coverage.aggregator_account and coverage.aggregator_region:
         accounts_in = {k.account_id for k in aggregator_keys}
         types = {k.resource_type for k in aggregator_keys}
+        tags_from = "view" if wide.has_tags else "tagging"
         items.append(ExplorerQuery(
             keys=tuple(aggregator_keys), source="explorer-aggregator", account_id=coverage.aggregator_account,
             region=coverage.aggregator_region, view_arn=wide.arn,
             filter_string=f"{_filter('accountid', accounts_in)} {_filter('resourcetype', types)}",
-            reason="aggregator view: ACTIVE index replicating to the aggregator, view includes tags",
+            reason="aggregator view: ACTIVE index replicating to the aggregator" + _TAGGING_NOTE[tags_from],
+            tags_from=tags_from,
         ))
     return items
+
+
+_TAGGING_NOTE = {
+    "view": "; the view includes tags",
+    "tagging": "; the view has no tags property: tags from the Tagging API (GetResources, 100 a call), cheaper "
+               "than the service API's per-resource calls for these types",
+}

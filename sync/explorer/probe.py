@@ -85,14 +85,19 @@ async def probe_home(call: Call, account: str, home_region: str, coverage: Cover
         got = await call(account, region, "BatchGetView", {"ViewArns": view_arns[start:start + 20]})
         views.extend(_view(v, region) for v in got.get("Views") or ())
     default = (await call(account, region, "GetDefaultView", {})).get("ViewArn")
-    wide = [v for v in views if (ORG_SCOPE_MARK in v.scope) == organization and v.usable]
-    wide.sort(key=lambda v: (v.arn != default, v.arn))
+    # A view without the tags property still lists completely; the planner then takes the tags
+    # from the Tagging API or the service APIs. One with tags is preferred.
+    wide = [v for v in views if (ORG_SCOPE_MARK in v.scope) == organization and v.complete]
+    wide.sort(key=lambda v: (not v.has_tags, v.arn != default, v.arn))
     coverage.wide_view = wide[0] if wide else None
+    if coverage.wide_view is not None and not coverage.wide_view.has_tags:
+        coverage.problems.append(f"the {'organization' if organization else 'account'}-wide view "
+                                 f"{coverage.wide_view.arn} has no tags property: tags come from the Tagging "
+                                 "API or the service APIs (add `tags` to its included properties)")
     if coverage.wide_view is None:
         kind = "organization-wide" if organization else "account-wide"
-        reasons = [f"{v.arn}: {'no tags property' if not v.has_tags else 'has a filter'}"
-                   for v in views if (ORG_SCOPE_MARK in v.scope) == organization]
-        coverage.problems.append(f"no usable {kind} view with the tags property in {region}"
+        reasons = [f"{v.arn}: has a filter" for v in views if (ORG_SCOPE_MARK in v.scope) == organization]
+        coverage.problems.append(f"no usable {kind} view (one without a filter) in {region}"
                                  + (f" ({'; '.join(reasons)})" if reasons else ""))
     types = await _pages(call, account, region, "ListSupportedResourceTypes",
                          {"MaxResults": EXPLORER_TYPES_PAGE}, "ResourceTypes")
@@ -153,7 +158,7 @@ async def probe_account_regions(call: Call, account: str, regions: Sequence[str]
         if view.scope != f"arn:aws:iam::{account}:root" and not view.scope.endswith(f":{account}:root"):
             return  # e.g. the management account's default view is the organization-wide one
         coverage.member_views[(account, region)] = view
-        if view.usable and (account, region) not in coverage.counts:
+        if view.complete and (account, region) not in coverage.counts:
             # Only the regional types this sync lists (S3 buckets are listed per account).
             types = " ".join(f"resourcetype:{t}" for t in sorted(regional_types) if t in coverage.supported_types)
             if not types:

@@ -53,6 +53,8 @@ FIXED_ACTIONS: tuple[FixedAction, ...] = (
     FixedAction("explorer", "resource-explorer-2:BatchGetView"),
     FixedAction("explorer", "resource-explorer-2:ListSupportedResourceTypes"),
     FixedAction("explorer", "resource-explorer-2:GetAccountLevelServiceConfiguration"),
+    # Tags for a view without the tags property, in each member account (sync/explorer/tagging.py).
+    FixedAction("explorer", "tag:GetResources"),
     FixedAction("owners", "identitystore:ListUsers"),
     FixedAction("owners", "identitystore:ListGroups"),
     FixedAction("owners", "identitystore:ListGroupMemberships"),

@@ -1,0 +1,81 @@
+"""Tags from the Tagging API for a view without the tags property (sync/explorer/tagging.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from botocore.exceptions import ClientError
+
+from catalog.staging import STAGED_SCHEMA
+from sync.aws.stats import CallStats
+from sync.explorer.planner import tags_without_view
+from sync.explorer.tagging import apply_tags, areas_of, tags_by_area
+from sync.plan import ScopeKey
+
+A, B = "111111111111", "222222222222"
+
+
+class FakeTagging:
+    def __init__(self, pages: list[dict[str, Any]] | Exception) -> None:
+        self.pages = pages
+        self.calls: list[dict[str, Any]] = []
+
+    async def call(self, op: str, params: dict[str, Any], stats: CallStats) -> dict[str, Any]:
+        assert op == "GetResources"
+        self.calls.append(dict(params))
+        if isinstance(self.pages, Exception):
+            raise self.pages
+        return self.pages[len(self.calls) - 1]
+
+
+def mapping(arn: str, **tags: str) -> dict[str, Any]:
+    return {"ResourceARN": arn, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+
+async def test_pages_until_the_empty_token_and_failed_areas_are_kept_apart() -> None:
+    ok = FakeTagging([{"ResourceTagMappingList": [mapping("arn:1", owner="ops")], "PaginationToken": "t"},
+                      {"ResourceTagMappingList": [mapping("arn:2")], "PaginationToken": ""}])
+    denied = FakeTagging(ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetResources"))
+    callers = {(A, "eu-west-1"): ok, (B, "eu-west-1"): denied}
+
+    async def caller_for(account: str, region: str) -> Any:
+        return callers[(account, region)]
+
+    keys = [ScopeKey(A, "eu-west-1", "lambda:function"), ScopeKey(A, "eu-west-1", "eks:cluster"),
+            ScopeKey(B, "eu-west-1", "lambda:function")]
+    tags, failed = await tags_by_area(areas_of(keys), caller_for, CallStats())
+    assert tags == {"arn:1": {"owner": "ops"}, "arn:2": {}}
+    assert set(failed) == {(B, "eu-west-1")}
+    assert ok.calls[0] == {"ResourceTypeFilters": ["eks:cluster", "lambda:function"], "ResourcesPerPage": 100}
+    assert ok.calls[1]["PaginationToken"] == "t"
+
+
+async def test_a_bug_is_not_taken_for_an_area_failure() -> None:
+    async def caller_for(account: str, region: str) -> Any:
+        return FakeTagging(TypeError("bug"))
+
+    with pytest.raises(TypeError):
+        await tags_by_area(areas_of([ScopeKey(A, "eu-west-1", "lambda:function")]), caller_for, CallStats())
+
+
+def test_apply_tags_sets_tags_and_owner_by_arn_and_absent_means_none() -> None:
+    rows = [{"arn": arn, "account_id": A, "region": "eu-west-1", "scope_region": "eu-west-1", "service": "lambda",
+             "resource_type": "lambda:function", "resource_id": arn, "name": arn, "tags": "{}",
+             "owner_tag_value": None, "source": "explorer-aggregator", "properties": "{}", "last_reported_at": None}
+            for arn in ("arn:1", "arn:2")]
+    batch = pa.RecordBatch.from_pylist(rows, schema=STAGED_SCHEMA)
+    [out] = apply_tags([batch], {"arn:1": {"owner": "ops", "env": "prod"}}, "owner")
+    got = out.to_pylist()
+    assert json.loads(got[0]["tags"]) == {"env": "prod", "owner": "ops"} and got[0]["owner_tag_value"] == "ops"
+    assert got[1]["tags"] == "{}" and got[1]["owner_tag_value"] is None
+    assert out.schema == STAGED_SCHEMA
+
+
+def test_the_cheaper_tag_source_follows_the_calls_each_spec_makes() -> None:
+    assert tags_without_view("lambda:function") is None  # ListTags per function: the Tagging API wins
+    assert tags_without_view("dynamodb:table") is None
+    reason = tags_without_view("ec2:instance")
+    assert reason is not None and "DescribeInstances" in reason  # tags come with the listing
