@@ -7,6 +7,7 @@ up to ten, the size of one ListIndexesForMembers call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import datetime, timezone
 from collections.abc import Callable, Collection, Mapping
@@ -18,7 +19,7 @@ from sync.aws.errors import error_code
 from sync.aws.stats import CallStats
 from sync.config import Integration, OrganizationIntegration
 from sync.explorer.coverage import Coverage
-from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, plan_account_batch
+from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, book_aggregator, plan_account_batch
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.explorer.probe import probe_account_regions, probe_home, probe_members, stats_call
 from sync.explorer.signals import candidates, count_units, plan_units
@@ -144,6 +145,8 @@ class WorkPlanner:
     async def _plan(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
         if self._explorer:
             await self._probe(batch)
+        backlog = self._drained_backlog()
+        incremental = self.previous_scopes is not None
         items = plan_account_batch(
             [AccountPlanInput(a, regions) for a, regions in batch],
             resource_types=self.types,
@@ -153,7 +156,8 @@ class WorkPlanner:
             source=self.source if self._explorer else "services",
             previous_counts=self.previous_counts,
             services_reason=self._services_reason(),
-            backlog=self._drained_backlog(),
+            # An incremental sync books only what it will list (below), not what it then skips.
+            backlog=dataclasses.replace(backlog) if incremental else backlog,
         )
         if self.previous_scopes is not None:
             signals = await self._change_signals(items, self.previous_scopes)
@@ -162,6 +166,7 @@ class WorkPlanner:
                                       signals=signals)
             for label, count in tally.items():
                 self.refresh_tally[label] = self.refresh_tally.get(label, 0) + count
+            book_aggregator(backlog, items, self.coverage, self.previous_counts)
         self.progress.planned(len(batch), sum(len(i.keys) for i in items))
         self.on_planned(items)
         await self.queue.put(items)

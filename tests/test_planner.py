@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sync.explorer.coverage import Coverage, IndexInfo, ViewInfo
-from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, plan_account_batch
+from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, book_aggregator, plan_account_batch
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.scheduler import RoundRobinQueue
 
@@ -179,3 +179,14 @@ def test_a_view_without_tags_lists_through_explorer_with_tagging_where_that_is_c
                                       home_region="us-east-1", coverage=cov, source="auto", previous_counts={}))
     member = items[ScopeKey(B, "eu-west-1", "ec2:instance")]
     assert isinstance(member, ExplorerQuery) and member.source == "explorer-member" and member.tags_from == "view"
+
+
+def test_booking_counts_each_aggregator_area_once_and_nothing_else() -> None:
+    cov = coverage(counts={(A, "eu-west-1"): 1_000, (B, "eu-west-1"): 250})
+    items = plan(cov, backlog=AggregatorBacklog(pages=1_000))  # busy: no member views here anyway
+    fresh = AggregatorBacklog()
+    book_aggregator(fresh, items, cov, {(A, "us-east-1"): 500})
+    assert fresh.pages == pytest.approx((1_000 + 250 + 500) / 500)
+    fresh = AggregatorBacklog()
+    book_aggregator(fresh, [i for i in items if not isinstance(i, ExplorerQuery)], cov, {})
+    assert fresh.pages == 0

@@ -53,6 +53,14 @@ class AggregatorBacklog:
         return (self.pages + resources / PAGE_SIZE) / CALLS_PER_SECOND
 
 
+def book_aggregator(backlog: AggregatorBacklog, items: Sequence[WorkItem | ExplorerQuery], coverage: Coverage,
+                    previous_counts: Mapping[tuple[str, str], int]) -> None:
+    """Add the pages of the aggregator queries in `items` to `backlog` (each area counted once)."""
+    areas = {(k.account_id, k.region) for i in items if isinstance(i, ExplorerQuery)
+             and i.source == "explorer-aggregator" for k in i.keys}
+    backlog.pages += sum(coverage.counts.get(a, previous_counts.get(a, 0)) for a in areas) / PAGE_SIZE
+
+
 def member_seconds(resources: int) -> float:
     return max(1, -(-resources // PAGE_SIZE)) / CALLS_PER_SECOND + MEMBER_QUERY_OVERHEAD_S
 
