@@ -22,6 +22,10 @@ class RateLimit:
     source: str  # the AWS page this mirrors
 
 
+# in_flight: a bucket that sustains `rate` calls/s needs rate x latency calls in flight (Little's
+# law). Where one account's per-item calls are a sync's critical path (IAM policy tags, Lambda
+# tags), it is sized for about 0.8 s of latency, which the client's own busy event loop adds
+# under load; elsewhere 4-10, the sweet spot for CPU per call. The connection pool (16) caps it.
 RATE_LIMITS: tuple[RateLimit, ...] = (
     RateLimit("ec2", None, 20.0, 100, 8,
               "https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html (describe: 100 burst, 20/s)"),
@@ -31,9 +35,9 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
               "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (5 TPS Search)"),
     RateLimit("organizations", None, 2.0, 2, 1,
               "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html (low TPS; serialize)"),
-    RateLimit("iam", None, 20.0, 40, 8,
+    RateLimit("iam", None, 20.0, 40, 16,
               "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (global control plane)"),
-    RateLimit("lambda", None, 15.0, 15, 8,
+    RateLimit("lambda", None, 15.0, 15, 12,
               "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (control plane 15/s)"),
     RateLimit("eks", None, 10.0, 20, 8,
               "https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html (control plane API rate)"),
