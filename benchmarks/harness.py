@@ -287,8 +287,9 @@ def run(opts: RunOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
         if name != first and head["wall_s"]:
             ratio = round(t["wall_s"] / head["wall_s"], 3)
             data.setdefault("baseline_ratio", {})[name] = ratio
-            data["notes"].append(f"{name} / {first} wall (medians, alternating runs): **{ratio:.2f}x**"
-                                 + (f" ({first} faster)" if ratio > 1 else f" ({first} slower)"))
+            verdict = ("the same within 5%" if abs(ratio - 1) < 0.05
+                       else f"{first} faster" if ratio > 1 else f"{first} slower")
+            data["notes"].append(f"{name} / {first} wall (medians, alternating runs): **{ratio:.2f}x** ({verdict})")
     if any(name not in orgsync_tools for name in tools):
         data["notes"].append("the baseline finds accounts with ListAccounts and records no OU paths; orgsync "
                              f"walks the OU tree ({data['bound']['org_walk_calls']} Organizations calls = "
