@@ -31,6 +31,7 @@ from sync.sources.fetch import fetch_service_scope
 from sync.sources.model import GLOBAL_REGION, ScopeContext
 from sync.sources.registry import service_specs
 from sync.targets import IntegrationUnreachable, Targets, discover_targets
+from sync.usage import AccountUsage
 from sync.work import WorkPlanner
 
 
@@ -128,7 +129,7 @@ async def sync_integration(
             integration=integration, source=options.source, types=types, global_types=global_types, pool=pool,
             stats=run_stats, queue=queue, progress=progress, previous_counts=per_account_region,
             home_account=home_account, previous_scopes=memory if options.mode == "incremental" else None,
-            on_planned=usage.add,
+            on_planned=usage.add, hold=usage.hold, unhold=usage.unhold,
         )
 
         async def discover() -> None:
@@ -233,39 +234,6 @@ async def sync_integration(
     record.finished_at = datetime.now(timezone.utc)
     _add_stats(record, run_stats, results)
     return record
-
-
-class AccountUsage:
-    """Work items not yet finished per account, so an account's clients close when it is done.
-
-    An item uses the accounts of its scopes (a Resource Explorer scope may fall back to the
-    account's own service API) and, for a query, the account whose view it reads.
-    """
-
-    def __init__(self) -> None:
-        self._open: dict[str, int] = {}
-
-    @staticmethod
-    def _accounts(item: Item) -> set[str]:
-        accounts = {key.account_id for key in item.keys}
-        if isinstance(item, ExplorerQuery):
-            accounts.add(item.account_id)
-        return accounts
-
-    def add(self, items: Collection[Item]) -> None:
-        for item in items:
-            for account_id in self._accounts(item):
-                self._open[account_id] = self._open.get(account_id, 0) + 1
-
-    def done(self, item: Item) -> list[str]:
-        """The accounts this item was the last open item of."""
-        finished = []
-        for account_id in self._accounts(item):
-            self._open[account_id] -= 1
-            if self._open[account_id] == 0:
-                del self._open[account_id]
-                finished.append(account_id)
-        return finished
 
 
 def _unconfirmed_empty(counts: Mapping[ScopeKey, int],

@@ -46,6 +46,8 @@ class WorkPlanner:
         home_account: Callable[[], str | None],
         previous_scopes: Mapping[tuple[str, str, str], ScopeMemory] | None = None,
         on_planned: Callable[[list[WorkItem | ExplorerQuery]], None] = lambda items: None,
+        hold: Callable[[Collection[str]], None] = lambda accounts: None,
+        unhold: Callable[[Collection[str]], list[str]] = lambda accounts: [],
     ) -> None:
         self.integration = integration
         self.source = source
@@ -57,6 +59,7 @@ class WorkPlanner:
         self.previous_counts = previous_counts
         self.home_account = home_account
         self.on_planned = on_planned
+        self.hold, self.unhold = hold, unhold
         self.coverage = Coverage()
         self.backlog = AggregatorBacklog()  # the aggregator view's queue, across batches
         # Incremental syncs only: each scope's last completion, and why scopes were (not) refreshed.
@@ -143,13 +146,35 @@ class WorkPlanner:
         return f"Resource Explorer unusable: {problem}"
 
     async def _plan(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
-        if self._explorer:
-            await self._probe(batch)
+        """Queue the batch's work: first the scopes whose source no probe can change, then the rest.
+
+        Global types (IAM, S3) always go to their service API, and on a large organization one
+        account's IAM calls are the sync's critical path: they start as soon as the account is
+        found instead of after the batch's Resource Explorer probe. The accounts are held open
+        meanwhile, so finishing their first items does not close clients the probe still uses.
+        """
+        accounts = [a for a, _ in batch]
+        early = [t for t in self.types if t in self.global_types]
+        late = [t for t in self.types if t not in self.global_types]
+        self.hold(accounts)
+        try:
+            if early:
+                await self._plan_types(batch, early, count_accounts=True)
+            if late:
+                if self._explorer:
+                    await self._probe(batch)
+                await self._plan_types(batch, late, count_accounts=not early)
+        finally:
+            for account_id in self.unhold(accounts):
+                await self.pool.release_account(account_id)
+
+    async def _plan_types(self, batch: list[tuple[str, tuple[str, ...]]], types: Collection[str], *,
+                          count_accounts: bool) -> None:
         backlog = self._drained_backlog()
         incremental = self.previous_scopes is not None
         items = plan_account_batch(
             [AccountPlanInput(a, regions) for a, regions in batch],
-            resource_types=self.types,
+            resource_types=types,
             global_types=self.global_types,
             home_region=self.integration.region,
             coverage=self.coverage,
@@ -167,7 +192,7 @@ class WorkPlanner:
             for label, count in tally.items():
                 self.refresh_tally[label] = self.refresh_tally.get(label, 0) + count
             book_aggregator(backlog, items, self.coverage, self.previous_counts)
-        self.progress.planned(len(batch), sum(len(i.keys) for i in items))
+        self.progress.planned(len(batch) if count_accounts else 0, sum(len(i.keys) for i in items))
         self.on_planned(items)
         await self.queue.put(items)
 

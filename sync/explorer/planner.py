@@ -82,15 +82,17 @@ def _filter(prefix: str, values: Collection[str]) -> str:
 
 def _explorer_reason(key: ScopeKey, coverage: Coverage) -> str | None:
     """None when Resource Explorer can prove this scope complete; else why not."""
+    # The first two answers never depend on the probe: the work planner queues these scopes
+    # before probing (sync/work.py).
     service = key.resource_type.split(":", 1)[0]
     if service in NO_TAGS_IN_EXPLORER:
         return "Resource Explorer does not index IAM tags: listed through IAM"
-    if key.resource_type not in coverage.supported_types:
-        return "resource type not supported by the Resource Explorer index"
     if key.region == GLOBAL_REGION:
         # A bucket can live in any region, and an index that lags in one region hides its buckets
         # without a sign (the other regions still answer): only ListBuckets proves the list whole.
         return "S3 buckets can be in any region; ListBuckets is the only complete list"
+    if key.resource_type not in coverage.supported_types:
+        return "resource type not supported by the Resource Explorer index"
     return _index_reason(key.account_id, key.region, coverage)
 
 

@@ -1,0 +1,78 @@
+"""The work planner queues what no probe can change first, and holds accounts open meanwhile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.aws.stats import CallStats
+from sync.config.load import parse_config
+from sync.plan import ExplorerQuery, WorkItem
+from sync.progress import Progress
+from sync.scheduler import RoundRobinQueue
+from sync.sources.registry import supported_types
+from sync.usage import AccountUsage
+from sync.work import WorkPlanner
+
+CONFIG = """
+[[integration]]
+name = "one"
+type = "aws-account"
+region = "us-east-1"
+regions = ["us-east-1", "eu-west-1"]
+resource_types = ["iam:role", "s3:bucket", "ec2:instance"]
+"""
+
+
+class FakePool:
+    def __init__(self) -> None:
+        self.released: list[str] = []
+
+    async def caller(self, account: str, region: str, service: str) -> Any:
+        raise AssertionError("the probe is replaced in this test")
+
+    async def release_account(self, account_id: str) -> None:
+        self.released.append(account_id)
+
+
+async def test_global_scopes_are_queued_before_the_probe_and_the_account_stays_held() -> None:
+    [integration] = parse_config(CONFIG, source="t.toml", supported_types=supported_types()).integrations
+    queue, usage, pool = RoundRobinQueue(), AccountUsage(), FakePool()
+    planned: list[list[WorkItem | ExplorerQuery]] = []
+
+    def on_planned(items: list[WorkItem | ExplorerQuery]) -> None:
+        planned.append(items)
+        usage.add(items)
+
+    planner = WorkPlanner(integration=integration, source="auto", types=integration.resource_types,
+                          global_types={"iam:role", "s3:bucket"}, pool=pool, stats=CallStats(),  # type: ignore[arg-type]
+                          queue=queue, progress=Progress(), previous_counts={}, home_account=lambda: "111111111111",
+                          on_planned=on_planned, hold=usage.hold, unhold=usage.unhold)
+    seen_at_probe: list[set[str]] = []
+
+    async def probe(batch: list[tuple[str, tuple[str, ...]]]) -> None:
+        seen_at_probe.append({k.resource_type for items in planned for i in items for k in i.keys})
+        # The global items finish while the probe runs: the account must not be released.
+        for items in planned:
+            for item in items:
+                assert usage.done(item) == []
+
+    planner._probe = probe  # type: ignore[method-assign]
+    planner.account_ready("111111111111", ("us-east-1", "eu-west-1"))
+    planner.discovery_done()
+    await planner.run()
+    assert seen_at_probe == [{"iam:role", "s3:bucket"}]
+    assert {k.resource_type for items in planned for i in items for k in i.keys} == {
+        "iam:role", "s3:bucket", "ec2:instance"}
+    assert pool.released == []  # the regional items are still open
+    for item in planned[-1]:
+        done = usage.done(item)
+    assert done == ["111111111111"]
+
+
+def test_account_usage_hold_keeps_an_account_open() -> None:
+    usage = AccountUsage()
+    usage.hold(["a"])
+    assert usage.unhold(["a"]) == ["a"]
+    usage.hold(["b"])
+    usage.hold(["b"])
+    assert usage.unhold(["b"]) == [] and usage.unhold(["b"]) == ["b"]
