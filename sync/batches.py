@@ -7,6 +7,9 @@ batch of at most BATCH_ROWS rows as soon as that many are collected.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from functools import lru_cache
 
 import orjson
 import pyarrow as pa
@@ -24,8 +27,56 @@ _ROW_COLUMNS = ("arn", "account_id", "region", "resource_type", "resource_id", "
                 "owner_tag_value", "properties", "last_reported_at")
 
 
+_TIMESTAMP = STAGED_SCHEMA.field("last_reported_at").type
+
+
 def _json(value: object) -> str:
     return orjson.dumps(value, option=_DUMP_OPTS, default=str).decode()
+
+
+@dataclass(slots=True)
+class Columns:
+    """Rows a source normalized straight into column lists (see extend_columns), all of one length.
+
+    tags and properties are JSON objects with sorted keys (tags None: unknown, as in Resource);
+    last_reported_at may hold ISO 8601 strings, converted per batch.
+    """
+
+    arn: list[str] = field(default_factory=list)
+    account_id: list[str] = field(default_factory=list)
+    region: list[str] = field(default_factory=list)
+    scope_region: list[str] = field(default_factory=list)
+    resource_type: list[str] = field(default_factory=list)
+    resource_id: list[str] = field(default_factory=list)
+    name: list[str | None] = field(default_factory=list)
+    tags: list[str | None] = field(default_factory=list)
+    owner_tag_value: list[str | None] = field(default_factory=list)
+    properties: list[str] = field(default_factory=list)
+    last_reported_at: list[datetime | str | None] = field(default_factory=list)
+
+
+_COLUMN_FIELDS = tuple(f.name for f in fields(Columns))
+
+
+@lru_cache(maxsize=4096)
+def _from_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _timestamps(values: list[datetime | str | None], has_strings: bool) -> pa.Array:
+    """The last_reported_at column; ISO strings are parsed by Arrow in bulk.
+
+    Arrow converts tz-aware datetime objects at ~0.8 ms per 1,000 (measured), and parses ISO
+    strings ~7x faster. Where Arrow accepts a string it gives what datetime.fromisoformat
+    gives; a column Arrow refuses (naive or compact forms, >6 fractional digits, datetimes mixed
+    in) is parsed per distinct value by fromisoformat, as before.
+    """
+    if has_strings:
+        try:
+            return pa.array(values, pa.string()).cast(_TIMESTAMP)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            values = [_from_iso(v) if isinstance(v, str) else v for v in values]
+    return pa.array(values, _TIMESTAMP)
 
 
 class BatchBuilder:
@@ -45,9 +96,14 @@ class BatchBuilder:
         self._reset()
         self.rows = 0
 
+    @property
+    def owner_tag_key(self) -> str | None:
+        return self._owner_key
+
     def _reset(self) -> None:
         self._cols: dict[str, list[object]] = {name: [] for name in _ROW_COLUMNS}
         self._scope_regions: list[str] = []
+        self._iso_times = False  # last_reported_at holds ISO strings from extend_columns
 
     def _appenders(self) -> tuple[Callable[[object], None], ...]:
         c = self._cols
@@ -84,6 +140,26 @@ class BatchBuilder:
         if scope_region is not None:
             self._scope_regions.extend([scope_region] * (self.rows - start))
 
+    def extend_columns(self, columns: Columns) -> None:
+        """Rows already in column lists (a builder without a fixed scope region: they carry theirs)."""
+        if self._scope_region is not None:
+            raise ValueError("extend_columns() carries its scope regions: the builder must have none")
+        n = len(columns.arn)
+        done = 0
+        while done < n:
+            # Cut at BATCH_ROWS like extend(): a batch never holds more, whatever the page size.
+            take = min(n - done, BATCH_ROWS - len(self._cols["arn"]))
+            whole = done == 0 and take == n
+            for name in _COLUMN_FIELDS:
+                values: list[object] = getattr(columns, name)
+                target = self._scope_regions if name == "scope_region" else self._cols[name]
+                target.extend(values if whole else values[done:done + take])
+            self._iso_times = True
+            self.rows += take
+            done += take
+            if len(self._cols["arn"]) >= BATCH_ROWS:
+                self._flush()
+
     def _flush(self) -> None:
         cols = self._cols
         n = len(cols["arn"])
@@ -91,7 +167,9 @@ class BatchBuilder:
             return
         types = pa.array(cols["resource_type"], pa.string())
         arrays = {
-            **{name: pa.array(values, STAGED_SCHEMA.field(name).type) for name, values in cols.items()},
+            **{name: pa.array(values, STAGED_SCHEMA.field(name).type)
+               for name, values in cols.items() if name != "last_reported_at"},
+            "last_reported_at": _timestamps(cols["last_reported_at"], self._iso_times),  # type: ignore[arg-type]
             "resource_type": types,
             "scope_region": (pa.repeat(pa.scalar(self._scope_region, pa.string()), n)
                              if self._scope_region is not None else pa.array(self._scope_regions, pa.string())),

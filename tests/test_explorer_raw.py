@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from botocore.exceptions import ClientError
@@ -13,6 +15,7 @@ from sync.aws.errors import ErrorClass, classify
 from sync.aws.limits import Limiters
 from sync.aws.sessions import new_session
 from sync.aws.stats import CallStats
+from sync.explorer.raw import decoding_with
 
 SEEN: list[web.Request] = []
 
@@ -63,3 +66,25 @@ async def test_calls_are_signed_and_errors_carry_aws_codes(endpoint: str) -> Non
         assert plain.value.response["Error"]["Code"] == "404"
         assert "backend" in plain.value.response["Error"]["Message"]
         assert stats.api_calls == 3
+
+
+async def test_a_task_can_decode_its_successful_bodies_itself(endpoint: str) -> None:
+    bodies: list[bytes] = []
+
+    def decoder(payload: bytes) -> dict[str, Any]:
+        bodies.append(payload)
+        return {"decoded": len(payload)}
+
+    async with ClientPool(Limiters(), max_attempts=1) as pool:
+        pool.register_account("111111111111", new_session())
+        caller = await pool.caller("111111111111", "eu-west-1", "resource-explorer-2")
+        stats = CallStats()
+        with decoding_with(decoder):
+            answer = await caller.call("GetIndex", {}, stats)
+            with pytest.raises(ClientError):  # errors are not the decoder's: they raise as before
+                await caller.call("ListResources", {"MaxResults": 500}, stats)
+        assert answer == {"decoded": len(bodies[0])} and len(bodies) == 1
+        assert orjson.loads(bodies[0])["State"] == "ACTIVE"
+        assert (await caller.call("GetIndex", {}, stats))["State"] == "ACTIVE"  # outside the block
+        assert len(bodies) == 1
+

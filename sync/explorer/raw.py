@@ -8,11 +8,19 @@ and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>), credentials and their refres
 parsing to orjson. It answers like a botocore client: the same method names, ClientError with
 AWS's code and message, so ApiCaller's limits, retries and error classes apply unchanged.
 Timestamps stay ISO strings.
+
+A caller that knows an operation's answer can ask, for the calls of its task inside
+`decoding_with(decoder)`, that successful bodies go to its decoder instead of parse_body: the
+explorer source parses and normalizes a page in one synchronous step that way (see
+sync.explorer.source.decode_page), which a parsed page crossing the await chain of ApiCaller
+cannot give.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
@@ -39,6 +47,30 @@ def _error_body(payload: bytes) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         return {"message": payload[:300].decode(errors="replace")}
     return parsed if isinstance(parsed, dict) else {"message": str(parsed)[:300]}
+
+
+def parse_body(payload: bytes) -> dict[str, Any]:
+    """A successful response's body; an empty body is an empty result."""
+    return orjson.loads(payload) if payload else {}  # type: ignore[no-any-return]
+
+
+Decoder = Callable[[bytes], dict[str, Any]]
+# Per task (a ContextVar): concurrent calls of other tasks keep parse_body.
+_decoder: ContextVar[Decoder | None] = ContextVar("raw_json_decoder", default=None)
+
+
+@contextmanager
+def decoding_with(decoder: Decoder) -> Iterator[None]:
+    """Successful bodies of this task's calls inside the block are decoded by `decoder`.
+
+    The decoder gets the body as received (possibly empty) and runs inside the call, so what it
+    raises is the call's error, as a body orjson cannot parse is.
+    """
+    token = _decoder.set(decoder)
+    try:
+        yield
+    finally:
+        _decoder.reset(token)
 
 
 class RawJsonClient:
@@ -89,4 +121,4 @@ class RawJsonClient:
                                          "HTTPHeaders": dict(response.headers.items())},
                 }
                 raise ClientError(error, operation)  # type: ignore[arg-type]
-            return orjson.loads(payload) if payload else {}  # type: ignore[no-any-return]
+            return (_decoder.get() or parse_body)(payload)
