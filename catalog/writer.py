@@ -8,6 +8,9 @@ in this run and did not list it. Rows whose content hash did not change are not 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import orjson
 import pyarrow as pa
@@ -320,9 +323,22 @@ def _merge(con: duckdb.DuckDBPyConnection, rows: pa.Table, params: dict[str, obj
     return counts
 
 
+@contextmanager
+def _any_insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    # Keeping the Arrow rows' order costs DuckDB ordered batch inserts: measured a fifth of a
+    # first sync's commit CPU (8.9 -> 7.1 ms per 1,000 rows) and of its wall time. Every reader
+    # orders what it needs; rowids are only used within one commit. The setting is the database
+    # instance's (GLOBAL), so it is put back for any other connection of this process.
+    execute(con, "SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        execute(con, "RESET preserve_insertion_order")
+
+
 def commit_run(path: str, run: RunRecord) -> MergeCounts:
     rows = pa.Table.from_batches(run.rows, schema=STAGED_SCHEMA)
-    with open_writer(path) as con:
+    with open_writer(path) as con, _any_insertion_order(con):
         execute(con, "BEGIN")
         try:
             row = fetch_one(con, "SELECT coalesce(max(sync_id), 0) + 1 FROM sync_runs")
