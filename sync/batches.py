@@ -1,13 +1,14 @@
 """Normalized resources -> Arrow record batches, column by column.
 
 The organization is never held as Python dicts: rows go into per-column lists and become an Arrow
-batch of at most BATCH_ROWS rows as soon as that many are collected.
+batch of at most BATCH_ROWS rows as soon as that many are collected. Rows that come as column
+lists (extend_columns) become Arrow a page at a time and are joined into such batches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -39,7 +40,7 @@ class Columns:
     """Rows a source normalized straight into column lists (see extend_columns), all of one length.
 
     tags and properties are JSON objects with sorted keys (tags None: unknown, as in Resource);
-    last_reported_at may hold ISO 8601 strings, converted per batch.
+    last_reported_at may hold ISO 8601 strings.
     """
 
     arn: list[str] = field(default_factory=list)
@@ -55,28 +56,31 @@ class Columns:
     last_reported_at: list[datetime | str | None] = field(default_factory=list)
 
 
-_COLUMN_FIELDS = tuple(f.name for f in fields(Columns))
-
-
 @lru_cache(maxsize=4096)
 def _from_iso(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _timestamps(values: list[datetime | str | None], has_strings: bool) -> pa.Array:
-    """The last_reported_at column; ISO strings are parsed by Arrow in bulk.
+def _timestamps(values: list[datetime | str | None]) -> pa.Array:
+    """The last_reported_at column of datetimes, ISO strings (parsed by Arrow in bulk) or both.
 
     Arrow converts tz-aware datetime objects at ~0.8 ms per 1,000 (measured), and parses ISO
-    strings ~7x faster. Where Arrow accepts a string it gives what datetime.fromisoformat
-    gives; a column Arrow refuses (naive or compact forms, >6 fractional digits, datetimes mixed
-    in) is parsed per distinct value by fromisoformat, as before.
+    strings ~7x faster. Where Arrow accepts a string it gives what datetime.fromisoformat gives;
+    a column Arrow refuses (naive or compact forms, >6 fractional digits, datetimes mixed in) is
+    parsed per distinct value by fromisoformat, as before.
     """
-    if has_strings:
-        try:
-            return pa.array(values, pa.string()).cast(_TIMESTAMP)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            values = [_from_iso(v) if isinstance(v, str) else v for v in values]
-    return pa.array(values, _TIMESTAMP)
+    try:
+        return pa.array(values, pa.string()).cast(_TIMESTAMP)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_from_iso(v) if isinstance(v, str) else v for v in values], _TIMESTAMP)
+
+
+def _service(types: pa.Array) -> pa.Array:
+    return pc.list_element(pc.split_pattern(types, ":", max_splits=1), 0)
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 class BatchBuilder:
@@ -93,6 +97,9 @@ class BatchBuilder:
         self._scope_region = scope_region
         self._owner_key = owner_tag_key
         self._batches: list[pa.RecordBatch] = []
+        # Arrow rows not yet in a batch, in order: extend_columns() pages and extend()'s flushed lists.
+        self._chunks: list[pa.RecordBatch] = []
+        self._chunk_rows = 0
         self._reset()
         self.rows = 0
 
@@ -103,7 +110,6 @@ class BatchBuilder:
     def _reset(self) -> None:
         self._cols: dict[str, list[object]] = {name: [] for name in _ROW_COLUMNS}
         self._scope_regions: list[str] = []
-        self._iso_times = False  # last_reported_at holds ISO strings from extend_columns
 
     def _appenders(self) -> tuple[Callable[[object], None], ...]:
         c = self._cols
@@ -141,24 +147,54 @@ class BatchBuilder:
             self._scope_regions.extend([scope_region] * (self.rows - start))
 
     def extend_columns(self, columns: Columns) -> None:
-        """Rows already in column lists (a builder without a fixed scope region: they carry theirs)."""
+        """Rows already in column lists (a builder without a fixed scope region: they carry theirs).
+
+        They become Arrow at once, a page at a time: the page's Python strings are freed while
+        their memory is still hot, where holding 50,000 rows of them until a flush made the
+        process touch fresh memory for every page (measured: ~10% of parse + normalize).
+        """
         if self._scope_region is not None:
             raise ValueError("extend_columns() carries its scope regions: the builder must have none")
         n = len(columns.arn)
-        done = 0
-        while done < n:
-            # Cut at BATCH_ROWS like extend(): a batch never holds more, whatever the page size.
-            take = min(n - done, BATCH_ROWS - len(self._cols["arn"]))
-            whole = done == 0 and take == n
-            for name in _COLUMN_FIELDS:
-                values: list[object] = getattr(columns, name)
-                target = self._scope_regions if name == "scope_region" else self._cols[name]
-                target.extend(values if whole else values[done:done + take])
-            self._iso_times = True
-            self.rows += take
-            done += take
-            if len(self._cols["arn"]) >= BATCH_ROWS:
-                self._flush()
+        if not n:
+            return
+        self._flush()  # rows extend() collected come first
+        types = pa.array(columns.resource_type, pa.string())
+        arrays = {
+            "arn": pa.array(columns.arn, pa.string()),
+            "account_id": pa.array(columns.account_id, pa.string()),
+            "region": pa.array(columns.region, pa.string()),
+            "scope_region": pa.array(columns.scope_region, pa.string()),
+            "service": _service(types),
+            "resource_type": types,
+            "resource_id": pa.array(columns.resource_id, pa.string()),
+            "name": pa.array(columns.name, pa.string()),
+            "tags": pa.array(columns.tags, pa.string()),
+            "owner_tag_value": pa.array(columns.owner_tag_value, pa.string()),
+            "source": _constant(self._source, n),
+            "properties": pa.array(columns.properties, pa.string()),
+            "last_reported_at": _timestamps(columns.last_reported_at),
+        }
+        self.rows += n
+        self._add_chunk(pa.RecordBatch.from_arrays([arrays[f.name] for f in STAGED_SCHEMA], schema=STAGED_SCHEMA))
+
+    def _add_chunk(self, chunk: pa.RecordBatch) -> None:
+        self._chunks.append(chunk)
+        self._chunk_rows += chunk.num_rows
+        if self._chunk_rows >= BATCH_ROWS:
+            self._cut(final=False)
+
+    def _cut(self, *, final: bool) -> None:
+        # Pages become batches of BATCH_ROWS rows (the last one smaller): one contiguous copy, so
+        # the writer scans a few large batches rather than a page-sized chunk each.
+        pending = pa.Table.from_batches(self._chunks, schema=STAGED_SCHEMA)
+        start = 0
+        while pending.num_rows - start >= BATCH_ROWS or (final and start < pending.num_rows):
+            size = min(BATCH_ROWS, pending.num_rows - start)
+            self._batches.extend(pending.slice(start, size).combine_chunks().to_batches())
+            start += size
+        self._chunks = pending.slice(start).to_batches() if start < pending.num_rows else []
+        self._chunk_rows = pending.num_rows - start
 
     def _flush(self) -> None:
         cols = self._cols
@@ -167,18 +203,18 @@ class BatchBuilder:
             return
         types = pa.array(cols["resource_type"], pa.string())
         arrays = {
-            **{name: pa.array(values, STAGED_SCHEMA.field(name).type)
-               for name, values in cols.items() if name != "last_reported_at"},
-            "last_reported_at": _timestamps(cols["last_reported_at"], self._iso_times),  # type: ignore[arg-type]
+            **{name: pa.array(values, STAGED_SCHEMA.field(name).type) for name, values in cols.items()},
             "resource_type": types,
-            "scope_region": (pa.repeat(pa.scalar(self._scope_region, pa.string()), n)
-                             if self._scope_region is not None else pa.array(self._scope_regions, pa.string())),
-            "source": pa.repeat(pa.scalar(self._source, pa.string()), n),
-            "service": pc.list_element(pc.split_pattern(types, ":", max_splits=1), 0),
+            "scope_region": (_constant(self._scope_region, n) if self._scope_region is not None
+                             else pa.array(self._scope_regions, pa.string())),
+            "source": _constant(self._source, n),
+            "service": _service(types),
         }
-        self._batches.append(pa.RecordBatch.from_arrays([arrays[f.name] for f in STAGED_SCHEMA], schema=STAGED_SCHEMA))
         self._reset()
+        self._add_chunk(pa.RecordBatch.from_arrays([arrays[f.name] for f in STAGED_SCHEMA], schema=STAGED_SCHEMA))
 
     def batches(self) -> list[pa.RecordBatch]:
         self._flush()
+        if self._chunks:
+            self._cut(final=True)
         return list(self._batches)
