@@ -1,4 +1,5 @@
-"""Dropping old history: change rows, old sync runs and their scopes, optionally long-deleted rows.
+"""Dropping old history: change rows, old sync runs (with their scopes and Resource Explorer
+probes), optionally long-deleted rows.
 
 Never a current resource row. Never the run an integration's status points at (its last sync and
 its last complete sync), so `orgsync status` and the failed-scopes query keep working. Resource
@@ -24,13 +25,16 @@ UNION SELECT last_complete_sync_id FROM integrations WHERE last_complete_sync_id
 
 _OLD_RUNS = f"SELECT sync_id FROM sync_runs WHERE finished_at < $cutoff AND sync_id NOT IN ({_KEPT_RUNS})"
 
-# table -> the rows to remove; resource_rows last, and only when asked.
-_TARGETS: dict[str, str] = {
-    "resource_changes": "changed_at < $cutoff",
-    "sync_scopes": f"sync_id IN ({_OLD_RUNS})",
-    "sync_runs": f"sync_id IN ({_OLD_RUNS})",
-    "resource_rows": "deleted_at IS NOT NULL AND deleted_at < $cutoff",
+# table -> (the rows to remove, what they are); resource_rows last, and only when asked.
+_TARGETS: dict[str, tuple[str, str]] = {
+    "resource_changes": ("changed_at < $cutoff", "change history rows"),
+    "sync_scopes": (f"sync_id IN ({_OLD_RUNS})", "scope results of old syncs"),
+    "explorer_indexes": (f"sync_id IN ({_OLD_RUNS})", "Resource Explorer indexes seen by old syncs"),
+    "explorer_setup": (f"sync_id IN ({_OLD_RUNS})", "Resource Explorer setups seen by old syncs"),
+    "sync_runs": (f"sync_id IN ({_OLD_RUNS})", "old sync runs"),
+    "resource_rows": ("deleted_at IS NOT NULL AND deleted_at < $cutoff", "resources deleted before the cutoff"),
 }
+PRUNED_WHAT: dict[str, str] = {table: what for table, (_, what) in _TARGETS.items()}
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,10 @@ def prune(path: str, keep_days: int, *, deleted_too: bool = False, dry_run: bool
         try:
             # In _TARGETS order: a run's scopes go before the run that selects them.
             for table in tables:
-                removed[table] = _count(con, f"SELECT count(*) FROM {table} WHERE {_TARGETS[table]}", cutoff)
+                where = _TARGETS[table][0]
+                removed[table] = _count(con, f"SELECT count(*) FROM {table} WHERE {where}", cutoff)
                 if removed[table] and not dry_run:
-                    execute(con, f"DELETE FROM {table} WHERE {_TARGETS[table]}", {"cutoff": cutoff})
+                    execute(con, f"DELETE FROM {table} WHERE {where}", {"cutoff": cutoff})
             execute(con, "ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             execute(con, "ROLLBACK")

@@ -41,6 +41,36 @@ class ScopeRecord:
     duration_ms: int
 
 
+@dataclass(frozen=True)
+class ExplorerIndexRecord:
+    """One Resource Explorer index as the probe found it, with the member default view it may offer."""
+
+    account_id: str
+    region: str
+    index_type: str  # LOCAL | AGGREGATOR
+    index_state: str | None  # None: the state was not asked (the account's work never needed it)
+    view_arn: str | None
+    view_has_tags: bool | None
+    view_filter: str | None
+    resources_counted: int | None  # the cheap per account x region count the planner weighed
+
+
+@dataclass(frozen=True)
+class ExplorerRecord:
+    """What Resource Explorer offered a sync: the aggregator side, then every index it saw."""
+
+    trusted_access: bool | None
+    aggregator_account: str | None
+    aggregator_region: str | None
+    view_arn: str | None  # the organization-wide (or account-wide) view the sync used
+    view_scope: str | None
+    view_has_tags: bool | None
+    view_filter: str | None
+    supported_types: int
+    problems: tuple[str, ...]
+    indexes: tuple[ExplorerIndexRecord, ...]
+
+
 @dataclass
 class RunRecord:
     integration: str
@@ -59,6 +89,7 @@ class RunRecord:
     retries: int = 0
     warnings: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    explorer: ExplorerRecord | None = None  # None: no Resource Explorer probe ran (e.g. --source services)
 
     @property
     def status(self) -> str:

@@ -16,6 +16,12 @@ directory sync, `idp_changes` records every user, group and membership added, mo
 removed, and the macros `idp_users_as_of(ts)`, `idp_groups_as_of(ts)`, `idp_memberships_as_of(ts)`
 give the directory at a past time. It also adds the view `coverage` (each integration's last
 sync, per scope: source, reason, status, resources found).
+
+v4 records what the Resource Explorer probe found, per sync: `explorer_setup` (trusted access,
+the aggregator index and the organization-wide view used, how many types the index supports,
+what made Resource Explorer partly unusable) and `explorer_indexes` (every index seen per
+account x region, its type and state, the member default view and the count the planner
+weighed); the view `explorer_coverage` shows both for each integration's last probe.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import duckdb
 
 from catalog.sql import execute, fetch_one
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class CatalogVersionError(Exception):
@@ -355,7 +361,50 @@ QUALIFY row_number() OVER (PARTITION BY s.integration, s.account_id, s.region, s
                                     s.started_at DESC NULLS LAST, s.source) = 1;
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}  # version -> DDL that brings version-1 to version
+_V4 = """
+CREATE TABLE explorer_setup (
+    sync_id BIGINT PRIMARY KEY,
+    integration VARCHAR NOT NULL,
+    trusted_access BOOLEAN,             -- NULL: not asked (a single account) or not readable
+    aggregator_account VARCHAR,
+    aggregator_region VARCHAR,          -- NULL: no aggregator index
+    view_arn VARCHAR,                   -- the organization- or account-wide view used; NULL: none usable
+    view_scope VARCHAR,
+    view_has_tags BOOLEAN,
+    view_filter VARCHAR,
+    supported_types INTEGER,
+    problems VARCHAR[]
+);
+
+CREATE TABLE explorer_indexes (
+    sync_id BIGINT NOT NULL,
+    integration VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
+    index_type VARCHAR NOT NULL,        -- LOCAL | AGGREGATOR
+    index_state VARCHAR,                -- ACTIVE | CREATING | UPDATING | ...; NULL: not asked
+    view_arn VARCHAR,                   -- the member account's default view, when the sync read it
+    view_has_tags BOOLEAN,
+    view_filter VARCHAR,
+    resources_counted BIGINT,           -- the count the planner weighed (member view against aggregator)
+    PRIMARY KEY (sync_id, account_id, region)
+);
+
+-- Each integration's last Resource Explorer probe: the setup once per index, so a query can ask
+-- "which accounts x regions have no ACTIVE index" without joining anything.
+CREATE VIEW explorer_coverage AS
+SELECT s.integration, s.sync_id, s.trusted_access, s.aggregator_account, s.aggregator_region,
+       s.view_arn AS org_view_arn, s.view_has_tags AS org_view_has_tags,
+       i.account_id, i.region, i.index_type, i.index_state,
+       i.view_arn AS member_view_arn, i.view_has_tags AS member_view_has_tags, i.view_filter AS member_view_filter,
+       i.resources_counted
+FROM explorer_setup s
+JOIN (SELECT integration, max(sync_id) AS sync_id FROM explorer_setup GROUP BY integration) last
+  ON last.integration = s.integration AND last.sync_id = s.sync_id
+LEFT JOIN explorer_indexes i ON i.sync_id = s.sync_id;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}  # version -> DDL that brings version-1 to version
 
 
 def catalog_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.connect import open_writer
-from catalog.records import MergeCounts, RunRecord
+from catalog.records import ExplorerRecord, MergeCounts, RunRecord
 from catalog.sql import execute, fetch_one
 from catalog.staging import STAGED_SCHEMA
 
@@ -251,7 +251,42 @@ def _write_run_tables(
                 "sync": sync_id,
             },
         )
+    if run.explorer is not None:
+        _write_explorer(con, run.integration, run.explorer, sync_id)
     _write_integration_status(con, run, sync_id)
+
+
+def _write_explorer(con: duckdb.DuckDBPyConnection, integration: str, found: ExplorerRecord, sync_id: int) -> None:
+    execute(
+        con,
+        "INSERT INTO explorer_setup VALUES ($sync, $i, $trusted, $account, $region, $arn, $scope, $tags, $filter, "
+        "$types, $problems)",
+        {"sync": sync_id, "i": integration, "trusted": found.trusted_access, "account": found.aggregator_account,
+         "region": found.aggregator_region, "arn": found.view_arn, "scope": found.view_scope,
+         "tags": found.view_has_tags, "filter": found.view_filter, "types": found.supported_types,
+         "problems": list(found.problems)},
+    )
+    if not found.indexes:
+        return
+    rows = found.indexes
+    table = pa.table(
+        {
+            "account_id": pa.array([r.account_id for r in rows], pa.string()),
+            "region": pa.array([r.region for r in rows], pa.string()),
+            "index_type": pa.array([r.index_type for r in rows], pa.string()),
+            "index_state": pa.array([r.index_state for r in rows], pa.string()),
+            "view_arn": pa.array([r.view_arn for r in rows], pa.string()),
+            "view_has_tags": pa.array([r.view_has_tags for r in rows], pa.bool_()),
+            "view_filter": pa.array([r.view_filter for r in rows], pa.string()),
+            "resources_counted": pa.array([r.resources_counted for r in rows], pa.int64()),
+        }
+    )
+    con.register("explorer_arrow", table)
+    try:
+        execute(con, "INSERT INTO explorer_indexes SELECT $sync, $i, * FROM explorer_arrow",
+                {"sync": sync_id, "i": integration})
+    finally:
+        con.unregister("explorer_arrow")
 
 
 def _write_integration_status(con: duckdb.DuckDBPyConnection, run: RunRecord, sync_id: int) -> None:

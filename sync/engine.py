@@ -22,6 +22,7 @@ from sync.aws.stats import CallStats
 from sync.batches import BatchBuilder
 from sync.config import Integration
 from sync.aws.errors import error_code
+from sync.explorer.coverage import explorer_record
 from sync.explorer.source import list_query
 from sync.explorer.tagging import apply_tags, areas_of, tags_by_area
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
@@ -227,6 +228,8 @@ async def sync_integration(
     for problem in planner.coverage.problems:
         record.warnings.append(f"Resource Explorer: {problem}")
     record.warnings.extend(planner.warnings)
+    if planner.probed:
+        record.explorer = explorer_record(planner.coverage)
     if found:
         record.accounts = _account_records(found[0])
     record.scopes = [_scope_record(r) for r in results]

@@ -76,6 +76,11 @@ class WorkPlanner:
 
         self._call = stats_call(caller_for, stats)
 
+    @property
+    def probed(self) -> bool:
+        """Whether Resource Explorer was asked anything (never under --source services)."""
+        return self._probed
+
     def account_ready(self, account_id: str, regions: tuple[str, ...]) -> None:
         self._ready.put_nowait((account_id, regions))
 

@@ -163,6 +163,18 @@ def test_unsupported_type_and_creating_index_use_services(monkeypatch: pytest.Mo
             assert source == "services" and "not supported" in reason
         elif account == creating and region == "us-east-1" and not rtype.startswith("iam:"):
             assert source == "services" and "CREATING" in reason
+    # What the probe found is kept: the aggregator side once, every index with its state.
+    setup = q(path, "SELECT trusted_access, aggregator_region, view_arn IS NOT NULL, view_has_tags, supported_types, "
+                    "problems FROM explorer_setup")
+    assert len(setup) == 1 and setup[0][:4] == (True, "us-east-1", True, True) and setup[0][4] > 0
+    states = dict(((a, r), s) for a, r, s in q(path, "SELECT account_id, region, index_state FROM explorer_indexes"))
+    assert states[(creating, "us-east-1")] == "CREATING"
+    assert {s for area, s in states.items() if area != (creating, "us-east-1")} == {"ACTIVE"}
+    assert {a for a, _ in states} == {a for (a,) in q(path, "SELECT account_id FROM accounts WHERE status = 'selected'")}
+    result = run_cli("query", "explorer-indexes", "-p", "state=CREATING", "--catalog", str(path), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and lines[1].startswith(f"sim,{creating},us-east-1,")
 
 
 def test_large_account_regions_use_their_member_view(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -180,6 +192,9 @@ def test_large_account_regions_use_their_member_view(monkeypatch: pytest.MonkeyP
     assert all(sizes[area] >= 1000 for area in member), (member, sizes)
     assert {area for area, n in sizes.items() if n >= 1000 and area[1] != "global"} == member
     assert "explorer-aggregator" in by_source(path)
+    counted = {(a, r): (n, view) for a, r, n, view in q(path, "SELECT account_id, region, resources_counted, "
+                                                              "view_arn FROM explorer_indexes")}
+    assert all(counted[area][0] >= 1000 and counted[area][1] for area in member), counted
 
 
 def test_lagging_index_is_listed_through_services_not_trusted(monkeypatch: pytest.MonkeyPatch,
@@ -211,6 +226,9 @@ def test_forced_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     reasons = {reason for (_, source), reason in sources(path).items()}
     assert set(by_source(path)) == {"services"}
     assert any(r.startswith("Resource Explorer unusable") for r in reasons)
+    ((aggregator, problems),) = q(path, "SELECT aggregator_region, problems FROM explorer_setup")
+    assert aggregator is None and problems, "a probe that found nothing says why"
     with simulated(monkeypatch) as sim:
         _, path = sync(tmp_path, "s.duckdb", "--source", "services")
     assert {r for (_, _), r in sources(path).items()} == {"forced by --source services"}
+    assert q(path, "SELECT count(*) FROM explorer_setup") == [(0,)]  # forced services asks Resource Explorer nothing

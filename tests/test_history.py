@@ -20,7 +20,7 @@ import pytest
 import catalog.writer
 from catalog.connect import open_writer
 from catalog.prune import prune
-from catalog.records import AccountRecord, RunRecord, ScopeRecord
+from catalog.records import AccountRecord, ExplorerIndexRecord, ExplorerRecord, RunRecord, ScopeRecord
 from catalog.staging import STAGED_SCHEMA
 from catalog.writer import commit_run
 from tests.conftest import run_cli
@@ -204,6 +204,12 @@ def test_as_of_a_catalog_without_history_uses_first_seen_and_deleted_at(path: st
 # --- prune ----------------------------------------------------------------------------------------
 
 
+def _probe(day: int) -> ExplorerRecord:
+    index = ExplorerIndexRecord(A1, "us-east-1", "AGGREGATOR", "ACTIVE" if day else "CREATING",
+                                None, None, None, day)
+    return ExplorerRecord(True, A1, "us-east-1", "arn:view", "arn:org", True, "", 100, (), (index,))
+
+
 def _daily_syncs(path: str) -> None:
     """Daily syncs for 15 days: a resource added every day, the oldest deleted every fifth day."""
     names: list[str] = []
@@ -211,7 +217,9 @@ def _daily_syncs(path: str) -> None:
         names.append(f"d{day}")
         if day % 5 == 4:
             names.pop(0)
-        commit_run(path, run(T0 + timedelta(days=day), [row(n, {"owner": n}) for n in names]))
+        record = run(T0 + timedelta(days=day), [row(n, {"owner": n}) for n in names])
+        record.explorer = _probe(day)
+        commit_run(path, record)
 
 
 def test_prune_removes_history_but_never_current_rows(path: str) -> None:
@@ -223,6 +231,9 @@ def test_prune_removes_history_but_never_current_rows(path: str) -> None:
     report = prune(path, keep_days=5, now=now)
     assert report.removed == dry.removed
     assert report.removed["sync_runs"] == 10 and report.removed["sync_scopes"] == 10
+    assert report.removed["explorer_setup"] == 10 and report.removed["explorer_indexes"] == 10
+    assert query(path, "SELECT min(resources_counted), count(*) FROM explorer_indexes") == [(10, 5)]
+    assert query(path, "SELECT index_state, resources_counted FROM explorer_coverage") == [("ACTIVE", 14)]
     assert report.removed["resource_changes"] == 10 + 2  # 10 added, 2 deleted before day 10
     assert "resource_rows" not in report.removed
     assert query(path, "SELECT arn FROM current_resources ORDER BY 1") == live
@@ -231,7 +242,8 @@ def test_prune_removes_history_but_never_current_rows(path: str) -> None:
 
     # --deleted-too: the resources deleted before the cutoff go, the later ones and live ones stay.
     again = prune(path, keep_days=5, now=now, deleted_too=True)
-    assert again.removed == {"resource_changes": 0, "sync_scopes": 0, "sync_runs": 0, "resource_rows": 2}
+    assert again.removed == {"resource_changes": 0, "sync_scopes": 0, "explorer_indexes": 0, "explorer_setup": 0,
+                             "sync_runs": 0, "resource_rows": 2}
     assert query(path, "SELECT count(*) FROM resources WHERE deleted_at IS NOT NULL") == [(1,)]
     assert query(path, "SELECT arn FROM current_resources ORDER BY 1") == live
 

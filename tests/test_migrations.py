@@ -216,7 +216,7 @@ def test_a_v2_catalog_is_upgraded_in_place_keeping_every_row_and_its_directory(v
     result = run_cli("query", "SELECT count(*) AS n FROM current_resources", "--catalog", str(v2), "--format", "csv")
     assert result.exit_code == 0 and result.output.splitlines() == ["n", "3"]
     after = dump(v2, V2_TABLES, V2_COLUMNS)
-    assert after.pop("catalog_meta") == [("schema_version", "3")]
+    assert after.pop("catalog_meta") == [("schema_version", str(SCHEMA_VERSION))]
     before.pop("catalog_meta")
     assert after == before
     # The directory v2 knew is the first directory sync of the run table and the start of the history.
@@ -266,7 +266,7 @@ def test_a_v2_catalog_without_a_directory_gets_empty_identity_tables(tmp_path: P
     resolution = resolve_owners(LIVE[0]["arn"], catalog=str(path))  # a reader upgrades it
     assert resolution.source == "none" and [p.code for p in resolution.problems] == ["no-integration-owner"]
     after = dump(path, V2_TABLES[:-len(IDENTITY_TABLES)])
-    assert after.pop("catalog_meta") == [("schema_version", "3")]
+    assert after.pop("catalog_meta") == [("schema_version", str(SCHEMA_VERSION))]
     before.pop("catalog_meta")
     assert after == before
     for table in (*IDENTITY_TABLES, "idp_changes"):
@@ -280,6 +280,9 @@ def test_a_new_catalog_has_the_identity_tables_from_creation(tmp_path: Path) -> 
                        "ORDER BY 1") == [("idp_changes",), ("idp_groups",), ("idp_memberships",), ("idp_sources",),
                                          ("idp_users",)]
     assert query(path, "SELECT sync_id, account_id, status FROM coverage") == [(1, A1, "complete")]
+    # A run without a Resource Explorer probe records none.
+    assert query(path, "SELECT count(*) FROM explorer_setup") == [(0,)]
+    assert query(path, "SELECT count(*) FROM explorer_coverage") == [(0,)]
     # A fresh catalog and an upgraded one have the same identity tables, column for column.
     upgraded = tmp_path / "v2.duckdb"
     build_v2(upgraded, directory=True)
@@ -303,10 +306,11 @@ def test_a_failed_v3_upgrade_leaves_the_v2_catalog_as_it_was(v2: Path, monkeypat
                  ) == [(0,)]
 
 
-def test_an_orgsync_of_schema_v2_refuses_a_v3_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_orgsync_of_schema_v2_refuses_a_newer_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "new.duckdb"
     commit_run(str(path), run(at(0), LIVE, [scope()]))
     monkeypatch.setattr(catalog.schema, "SCHEMA_VERSION", 2)
-    with pytest.raises(CatalogVersionError, match=r"schema version 3, newer than this orgsync understands \(2\)"):
+    with pytest.raises(CatalogVersionError,
+                       match=rf"schema version {SCHEMA_VERSION}, newer than this orgsync understands \(2\)"):
         with open_reader(str(path)):
             pass

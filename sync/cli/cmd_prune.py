@@ -7,17 +7,10 @@ from pathlib import Path
 import click
 
 from catalog.connect import CatalogMissing
+from catalog.prune import PRUNED_WHAT
 from catalog.prune import prune as prune_catalog
 from sync.cli.app import catalog_option, main, user_errors
 from sync.cli.output import FORMATS, render
-
-_WHAT = {
-    "resource_changes": "change history rows",
-    "sync_scopes": "scope results of old syncs",
-    "sync_runs": "old sync runs",
-    "resource_rows": "resources deleted before the cutoff",
-}
-
 
 @main.command()
 @click.option("--keep-days", type=click.IntRange(min=0), required=True,
@@ -39,7 +32,7 @@ def prune(keep_days: int, deleted_too: bool, dry_run: bool, fmt: str, catalog_pa
         raise CatalogMissing(f"no catalog at {catalog_path}")
     report = prune_catalog(catalog_path, keep_days, deleted_too=deleted_too, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
-    rows = [(table, _WHAT[table], n) for table, n in report.removed.items()]
+    rows = [(table, PRUNED_WHAT[table], n) for table, n in report.removed.items()]
     click.echo(render(("table", "what", verb), rows, fmt))
     if fmt == "table":
         total = sum(report.removed.values())

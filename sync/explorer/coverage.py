@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from catalog.records import ExplorerIndexRecord, ExplorerRecord
+
 ORG_SCOPE_MARK = ":organization/"
 
 
@@ -49,3 +51,33 @@ class Coverage:
 
     def index(self, account_id: str, region: str) -> IndexInfo | None:
         return self.indexes.get((account_id, region))
+
+
+def explorer_record(coverage: Coverage) -> ExplorerRecord:
+    """The probe's findings as the catalog keeps them (`explorer_setup`, `explorer_indexes`)."""
+    view = coverage.wide_view
+    indexes = []
+    for (account_id, region), index in sorted(coverage.indexes.items()):
+        member = coverage.member_views.get((account_id, region))
+        indexes.append(ExplorerIndexRecord(
+            account_id=account_id,
+            region=region,
+            index_type=index.kind,
+            index_state=index.state,
+            view_arn=member.arn if member else None,
+            view_has_tags=member.has_tags if member else None,
+            view_filter=member.filter_string if member else None,
+            resources_counted=coverage.counts.get((account_id, region)),
+        ))
+    return ExplorerRecord(
+        trusted_access=coverage.trusted_access,
+        aggregator_account=coverage.aggregator_account,
+        aggregator_region=coverage.aggregator_region,
+        view_arn=view.arn if view else None,
+        view_scope=view.scope if view else None,
+        view_has_tags=view.has_tags if view else None,
+        view_filter=view.filter_string if view else None,
+        supported_types=len(coverage.supported_types),
+        problems=tuple(coverage.problems),
+        indexes=tuple(indexes),
+    )
