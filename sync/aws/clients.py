@@ -24,6 +24,7 @@ from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
 from sync.aws.limits import Limiters
+from sync.aws.s3_endpoints import resolve_s3_endpoints_once
 from sync.explorer.raw import RawJsonClient
 
 @cache
@@ -138,6 +139,8 @@ class ClientPool:
         context = session.create_client(service, region_name=region, config=CLIENT_CONFIG)
         client = await context.__aenter__()
         self._clients.setdefault(account_id, []).append(context)
+        if service == "s3":
+            resolve_s3_endpoints_once(client)
         return client
 
     async def release_account(self, account_id: str) -> None:
