@@ -25,6 +25,7 @@ from botocore.httpsession import create_urllib3_context, get_cert_path
 from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
 from sync.aws.limits import Limiters
 from sync.aws.s3_endpoints import resolve_s3_endpoints_once
+from sync.aws.user_agent import cache_user_agent_strings
 from sync.explorer.raw import RawJsonClient
 
 @cache
@@ -83,6 +84,7 @@ def _share_client_classes() -> None:
 
 
 _share_client_classes()
+cache_user_agent_strings()
 
 
 # Retries happen in ApiCaller (counted, limited); botocore must not retry behind our back.
