@@ -23,6 +23,7 @@ from aiobotocore.session import AioSession
 from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
+from sync.aws.client_setup import share_client_setup
 from sync.aws.limits import Limiters
 from sync.aws.s3_endpoints import resolve_s3_endpoints_once
 from sync.aws.user_agent import cache_user_agent_strings
@@ -84,6 +85,7 @@ def _share_client_classes() -> None:
 
 
 _share_client_classes()
+share_client_setup()
 cache_user_agent_strings()
 
 

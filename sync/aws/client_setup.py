@@ -1,0 +1,64 @@
+"""What every new botocore client repeats, done once per process.
+
+A sync creates thousands of clients (one per account x region x service, S3 ones in each
+region that holds buckets). A whole-run py-spy profile of org-500 put 11.5% of the engine's CPU
+in client creation; two parts of it depend on nothing but code and data shared by all clients:
+- botocore checks that every event handler it registers accepts **kwargs, with
+  inspect.getfullargspec, for each of the ~100 handlers of each new client (2.2%): the answer
+  depends only on the function, so it is kept per function;
+- each client parses its service's endpoint rule set into a rule tree (1.9%): the tree depends
+  only on the rule set and partition data, which the shared loader hands out as the same
+  objects, so one EndpointProvider per pair serves every client (it caches by call parameters,
+  the region among them).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import botocore.hooks
+import botocore.regions
+from botocore.endpoint_provider import EndpointProvider
+
+_Key = tuple[int, int]
+
+
+def _cached_accepts_kwargs(original: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    known: dict[Any, bool] = {}
+
+    def accepts_kwargs(func: Any) -> bool:
+        target = func.__func__ if isinstance(func, types.MethodType) else func
+        if not isinstance(target, types.FunctionType):
+            return original(func)  # a callable object: its __call__ may differ per instance type
+        found = known.get(target)
+        if found is None:
+            found = known[target] = bool(original(func))
+        return found
+
+    accepts_kwargs._orgsync_cached = True  # type: ignore[attr-defined]
+    return accepts_kwargs
+
+
+class _SharedProviders:
+    """EndpointProvider per (rule set, partitions) object pair; the data objects are kept alive
+    with it, so their ids cannot be reused by other objects."""
+
+    def __init__(self) -> None:
+        self._providers: dict[_Key, tuple[Any, Any, EndpointProvider]] = {}
+
+    def __call__(self, ruleset_data: Any, partition_data: Any) -> EndpointProvider:
+        key = (id(ruleset_data), id(partition_data))
+        found = self._providers.get(key)
+        if found is None:
+            found = self._providers[key] = (ruleset_data, partition_data,
+                                            EndpointProvider(ruleset_data=ruleset_data, partition_data=partition_data))
+        return found[2]
+
+
+def share_client_setup() -> None:
+    if not getattr(botocore.hooks.accepts_kwargs, "_orgsync_cached", False):
+        botocore.hooks.accepts_kwargs = _cached_accepts_kwargs(botocore.hooks.accepts_kwargs)
+    if not isinstance(botocore.regions.EndpointProvider, _SharedProviders):
+        botocore.regions.EndpointProvider = _SharedProviders()  # type: ignore[misc, assignment]
