@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 
 from sync.aws import limits
 from sync.aws.errors import SKIP_CODES, THROTTLING_CODES, ErrorClass, classify, error_code
-from sync.aws.limits import DEFAULT_LIMIT, Limiters, TokenBucket, limit_for
+from sync.aws.limits import DEFAULT_LIMIT, PACING, Limiters, TokenBucket, limit_for
 from sync.aws.stats import CallStats
 from sync.sources.fetch import fetch_service_scope
 from sync.sources.model import Resource, ScopeContext
@@ -520,14 +520,24 @@ def test_regional_services_get_a_bucket_per_region_and_action_rows_their_own() -
     assert lim.bucket("111111111111", "eu-west-1", "ec2", "DescribeInstances") is not ec2_us
     tags = lim.bucket("111111111111", "eu-west-1", "dynamodb", "ListTagsOfResource")
     describe = lim.bucket("111111111111", "eu-west-1", "dynamodb", "DescribeTable")
-    assert tags is not describe and (tags.rate, tags.burst) == (10.0, 10)
-    assert (describe.rate, describe.burst) == (100.0, 100)
+    assert tags is not describe and (tags.rate, tags.burst) == (10.0 * PACING, 10)
+    assert (describe.rate, describe.burst) == (100.0 * PACING, 100)
     unlisted = lim.bucket("111111111111", "eu-west-1", "kinesis", "ListStreams")
-    assert (unlisted.rate, unlisted.burst) == (DEFAULT_LIMIT.rate, DEFAULT_LIMIT.burst)
+    assert (unlisted.rate, unlisted.burst) == (DEFAULT_LIMIT.rate * PACING, DEFAULT_LIMIT.burst)
 
 
 def test_limiters_scale_the_rate() -> None:
-    assert Limiters(scale=0.5).bucket("1", "us-east-1", "ec2", "DescribeInstances").rate == 10.0
+    assert Limiters(scale=0.5).bucket("1", "us-east-1", "ec2", "DescribeInstances").rate == 10.0 * PACING
+
+
+def test_limiters_pace_a_little_below_the_quota() -> None:
+    # Paced at exactly the quota, the server's token bucket never holds a spare token to absorb
+    # two requests that arrive bunched together.
+    bucket = Limiters().bucket("1", "us-east-1", "iam", "ListPolicyTags")
+    assert 0.95 * 20.0 <= bucket.rate < 20.0
+    for _ in range(5000):
+        bucket.succeeded()
+    assert bucket.rate < 20.0  # successes never win back more than the paced rate
 
 
 class FakeClock:
