@@ -5,6 +5,7 @@ complete. Also: a second sync on a busy catalog exits 2 at once, and readers wor
 
 The simulated organization has latency, so listing takes a couple of seconds, and is mutated by
 20% between the baseline and the killed syncs, so the merge has a thousand rows to write.
+Ctrl-C (SIGINT) mid-listing must stop the sync the same way, with a message instead of a trace.
 """
 
 from __future__ import annotations
@@ -259,6 +260,25 @@ def test_kill_mid_merge_leaves_the_last_committed_state(sim: Sim, world: World, 
           f"{'previous state' if state == world.before else 'new state'}")
     if delay == 0.0:
         assert inside, "the kill came before the commit opened the catalog: the test proves nothing"
+    assert_recovers(sim, world, catalog)
+
+
+def test_ctrl_c_mid_listing_stops_the_sync_and_keeps_the_last_committed_state(sim: Sim, world: World,
+                                                                            tmp_path: Path) -> None:
+    catalog = fresh(world, tmp_path)
+    process = start_sync(sim, world.config, catalog)
+    process.wait_for("discovering")
+    time.sleep(1.0)  # listing takes about 2.5 s
+    assert process.proc.poll() is None and not any("committing" in line for line in process.seen)
+    process.proc.send_signal(signal.SIGINT)
+    process.proc.wait(timeout=30)  # a hang guard, not a timing assertion
+    _drain(process)
+    stderr = "".join(process.seen)
+    assert process.proc.returncode == 130, stderr
+    assert "orgsync: interrupted: the sync of 'sim' was not committed, the catalog keeps its last committed state" \
+        in stderr
+    assert "Traceback" not in stderr and "committing" not in stderr
+    assert snapshot(catalog) == world.before
     assert_recovers(sim, world, catalog)
 
 

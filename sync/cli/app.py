@@ -16,6 +16,7 @@ from sync.config import ConfigError
 EXIT_OK = 0
 EXIT_PARTIAL = 1  # some scopes failed (sync), warnings (doctor)
 EXIT_USAGE = 2  # usage and config errors, a busy or unreadable catalog
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report 128 + SIGINT
 
 F = TypeVar("F", bound=Callable[..., Any])
 

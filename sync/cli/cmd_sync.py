@@ -13,7 +13,8 @@ from catalog.connect import sync_lock
 from catalog.state import previous_scopes
 from catalog.records import MergeCounts, RunRecord
 from catalog.writer import commit_run
-from sync.cli.app import EXIT_OK, EXIT_PARTIAL, UserError, catalog_option, main, split_csv, user_errors
+from sync.cli.app import (EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UserError, catalog_option, fail, main,
+                          split_csv, user_errors)
 from sync.config import Integration, load_config
 from sync.engine import SyncOptions, sync_integration
 from sync.explorer.planner import SOURCES
@@ -162,10 +163,17 @@ def sync(config: str, catalog_path: str, integration_name: str | None, accounts:
     summaries = []
     with sync_lock(catalog_path):
         for integration in integrations:
-            with _progress(quiet or as_json) as progress:
-                previous = previous_scopes(catalog_path, integration.name)
-                run = asyncio.run(sync_integration(integration, options, progress, previous))
-            counts = commit_run(catalog_path, run)
+            try:
+                with _progress(quiet or as_json) as progress:
+                    previous = previous_scopes(catalog_path, integration.name)
+                    run = asyncio.run(sync_integration(integration, options, progress, previous))
+                counts = commit_run(catalog_path, run)
+            except KeyboardInterrupt:
+                # asyncio.run cancels the sync's tasks on Ctrl-C; commit_run rolls its transaction back.
+                done = [str(s["integration"]) for s in summaries]
+                fail(f"interrupted: the sync of {integration.name!r} was not committed, the catalog keeps its last "
+                     f"committed state" + (f" (committed before: {', '.join(done)})" if done else ""),
+                     EXIT_INTERRUPTED)
             data = summary(run, counts)
             summaries.append(data)
             if not as_json:
