@@ -88,40 +88,21 @@ class WorkPlanner:
         self._ready.put_nowait(None)
 
     async def run(self) -> None:
-        """Plans batches until discovery is done, then closes the work queue.
-
-        A batch's global types are queued as soon as the batch is formed; its probe and regional
-        types follow in a pipeline of their own. Probing a batch takes a few sequential round trips
-        per account x region, so on a large organization the probes fall behind the walk: an
-        account whose IAM calls are the sync's critical path must not wait for the probes of every
-        batch found before it (org-2000 at f61e064: found at ~35 s, its IAM started at 162 s).
-        """
-        probes: asyncio.Queue[list[tuple[str, tuple[str, ...]]] | None] = asyncio.Queue()
-
-        async def probe_batches() -> None:
-            while (batch := await probes.get()) is not None:
-                await self._plan_regional(batch)
-
+        """Plans batches until discovery is done, then closes the work queue."""
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(probe_batches())
-                try:
-                    done = False
-                    while not done:
-                        first = await self._ready.get()
-                        if first is None:
-                            break
-                        batch = [first]
-                        while len(batch) < BATCH and not self._ready.empty():
-                            nxt = self._ready.get_nowait()
-                            if nxt is None:
-                                done = True
-                                break
-                            batch.append(nxt)
-                        await self._plan_global(batch)
-                        probes.put_nowait(batch)
-                finally:
-                    probes.put_nowait(None)
+            done = False
+            while not done:
+                first = await self._ready.get()
+                if first is None:
+                    break
+                batch = [first]
+                while len(batch) < BATCH and not self._ready.empty():
+                    nxt = self._ready.get_nowait()
+                    if nxt is None:
+                        done = True
+                        break
+                    batch.append(nxt)
+                await self._plan(batch)
         finally:
             await self.queue.close()
 
@@ -169,26 +150,21 @@ class WorkPlanner:
         problem = self.coverage.problems[0] if self.coverage.problems else "no Resource Explorer index found"
         return f"Resource Explorer unusable: {problem}"
 
-    async def _plan_global(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
-        """Queue the scopes whose source no probe can change, and hold the batch's accounts open.
+    async def _plan(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Queue the batch's work: first the scopes whose source no probe can change, then the rest.
 
         Global types (IAM, S3) always go to their service API, and on a large organization one
         account's IAM calls are the sync's critical path: they start as soon as the account is
-        found instead of after the batch's Resource Explorer probe. The accounts stay held until
-        their regional types are planned, so finishing their first items does not close clients
-        the probe still uses.
+        found instead of after the batch's Resource Explorer probe. The accounts are held open
+        meanwhile, so finishing their first items does not close clients the probe still uses.
         """
-        self.hold([a for a, _ in batch])
-        early = [t for t in self.types if t in self.global_types]
-        if early:
-            await self._plan_types(batch, early, count_accounts=True)
-
-    async def _plan_regional(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
-        """Probe the batch (Resource Explorer), queue its regional scopes, release its hold."""
         accounts = [a for a, _ in batch]
-        early = any(t in self.global_types for t in self.types)
+        early = [t for t in self.types if t in self.global_types]
         late = [t for t in self.types if t not in self.global_types]
+        self.hold(accounts)
         try:
+            if early:
+                await self._plan_types(batch, early, count_accounts=True)
             if late:
                 if self._explorer:
                     await self._probe(batch)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from sync.aws.stats import CallStats
@@ -77,47 +76,3 @@ def test_account_usage_hold_keeps_an_account_open() -> None:
     usage.hold(["b"])
     usage.hold(["b"])
     assert usage.unhold(["b"]) == [] and usage.unhold(["b"]) == ["b"]
-
-
-async def test_a_later_batch_queues_its_global_scopes_while_an_earlier_batch_is_still_probed() -> None:
-    [integration] = parse_config(CONFIG, source="t.toml", supported_types=supported_types()).integrations
-    queue, usage, pool = RoundRobinQueue(), AccountUsage(), FakePool()
-    planned: list[list[WorkItem | ExplorerQuery]] = []
-
-    def on_planned(items: list[WorkItem | ExplorerQuery]) -> None:
-        planned.append(items)
-        usage.add(items)
-
-    planner = WorkPlanner(integration=integration, source="auto", types=integration.resource_types,
-                          global_types={"iam:role", "s3:bucket"}, pool=pool, stats=CallStats(),  # type: ignore[arg-type]
-                          queue=queue, progress=Progress(), previous_counts={}, home_account=lambda: "111111111111",
-                          on_planned=on_planned, hold=usage.hold, unhold=usage.unhold)
-    probing, release = asyncio.Event(), asyncio.Event()
-    probed: list[list[str]] = []
-
-    async def probe(batch: list[tuple[str, tuple[str, ...]]]) -> None:
-        probing.set()
-        await release.wait()
-        probed.append([a for a, _ in batch])
-
-    def planned_types(account: str) -> set[str]:
-        return {k.resource_type for items in planned for i in items for k in i.keys if k.account_id == account}
-
-    planner._probe = probe  # type: ignore[method-assign]
-    planner.account_ready("111111111111", ("us-east-1", "eu-west-1"))
-    running = asyncio.create_task(planner.run())
-    await asyncio.wait_for(probing.wait(), 5)
-    planner.account_ready("222222222222", ("us-east-1",))
-    for _ in range(100):
-        if planned_types("222222222222"):
-            break
-        await asyncio.sleep(0)
-    assert planned_types("222222222222") == {"iam:role", "s3:bucket"}  # before the first batch's probe ended
-    assert probed == [] and planned_types("111111111111") == {"iam:role", "s3:bucket"}
-    release.set()
-    planner.discovery_done()
-    await asyncio.wait_for(running, 5)
-    assert probed == [["111111111111"], ["222222222222"]]
-    for account in ("111111111111", "222222222222"):
-        assert planned_types(account) == {"iam:role", "s3:bucket", "ec2:instance"}
-    assert pool.released == []  # every account still has open items
