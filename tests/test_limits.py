@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from sync.aws import limits
-from sync.aws.limits import DEFAULT_LIMIT, PACING, Limiters, TokenBucket, limit_for
+from sync.aws.limits import CEILING_CUT, DEFAULT_LIMIT, PACING, THROTTLE_CUT, Limiters, TokenBucket, limit_for
 
 
 def test_limit_for_prefers_the_action_specific_row() -> None:
@@ -120,24 +120,24 @@ async def test_token_bucket_refills_with_time_up_to_its_burst(clock: FakeClock) 
     assert clock.sleeps == [0.25]
 
 
-async def test_throttled_halves_the_rate_and_succeeded_wins_it_back(clock: FakeClock) -> None:
+async def test_throttled_cuts_the_rate_and_succeeded_wins_it_back(clock: FakeClock) -> None:
     bucket = TokenBucket(rate=8.0, burst=5, in_flight=10)
     bucket.throttled()
-    assert bucket.rate == 4.0
-    assert bucket.ceiling == pytest.approx(7.2)  # a throttle at 8/s: the quota is a little lower
-    async with bucket:  # a throttle empties the bucket: wait for one token at the halved rate
+    assert bucket.rate == pytest.approx(8.0 * THROTTLE_CUT) and THROTTLE_CUT == 0.7  # the AWS SDKs' cut
+    assert bucket.ceiling == pytest.approx(8.0 * CEILING_CUT) and CEILING_CUT < 1  # a throttle at 8/s: the quota may be lower
+    async with bucket:  # a throttle empties the bucket: wait for one token at the cut rate
         pass
-    assert clock.sleeps == [0.25]
+    assert clock.sleeps == [pytest.approx(1 / (8.0 * THROTTLE_CUT))]
     for _ in range(25):
         bucket.succeeded()
     # quickly back up to just under the rate that was throttled, not to it
-    assert 7.2 <= bucket.rate == bucket.ceiling < 7.4
+    assert 8.0 * CEILING_CUT <= bucket.rate == bucket.ceiling < 8.0 * CEILING_CUT + 0.2
     ceiling = bucket.ceiling
     for _ in range(10):
         bucket.throttled()
     assert bucket.rate == pytest.approx(0.4)  # floor: nominal / 20
-    # only the first of a storm's throttles came at the ceiling: one tenth off, not ten
-    assert bucket.ceiling == pytest.approx(ceiling * 0.9)
+    # only the first of a storm's throttles came at the ceiling: one cut, not ten
+    assert bucket.ceiling == pytest.approx(ceiling * CEILING_CUT)
     for _ in range(2000):
         bucket.succeeded()
     assert bucket.rate == 8.0  # slowly back to, never beyond, the nominal rate
