@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sync.aws.limits import limit_for
+
 
 @dataclass(frozen=True, order=True)
 class ScopeKey:
@@ -36,6 +38,11 @@ class WorkItem:
     @property
     def queue_key(self) -> str:
         return self.key.account_id
+
+    @property
+    def lane_width(self) -> int | None:
+        """An account's scopes spread over many services and regions, each with its own quota."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -66,3 +73,11 @@ class ExplorerQuery:
     @property
     def queue_key(self) -> str:
         return f"{self.source}:{self.account_id}:{self.region}"
+
+    @property
+    def lane_width(self) -> int | None:
+        """Workers a view's queries may hold at once: all of them page through one quota of a few
+        calls in flight, so more workers would only wait in its queue, ahead of the planner's
+        probes (ListIndexesForMembers shares the aggregator's quota; org-2000: 18 s per call when
+        some 50 workers waited there) and out of reach of every other scope."""
+        return 2 * limit_for("resource-explorer-2", "ListResources").in_flight

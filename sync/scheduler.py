@@ -54,20 +54,37 @@ ScopeRunner = Callable[[Item, CallStats], Awaitable[dict[ScopeKey, ScopeOutput]]
 
 
 class RoundRobinQueue:
-    """Items grouped by account; `get` rotates over accounts. Closed when no more will come."""
+    """Items grouped in lanes (an account, or a Resource Explorer view); `get` rotates over lanes.
+
+    A lane with a width (`Item.lane_width`) holds at most that many items in flight: it is parked
+    until `done` reports one finished. Closed when no more will come.
+    """
 
     def __init__(self) -> None:
-        self._by_account: dict[str, deque[Item]] = {}
+        self._by_lane: dict[str, deque[Item]] = {}
         self._rotation: deque[str] = deque()
+        self._parked: set[str] = set()  # lanes with items waiting, at their width
+        self._in_flight: dict[str, int] = {}
+        self._width: dict[str, int | None] = {}
         self._closed = False
         self._changed = asyncio.Condition()
+
+    def _full(self, lane: str) -> bool:
+        width = self._width.get(lane)
+        return width is not None and self._in_flight.get(lane, 0) >= width
+
+    def _schedule(self, lane: str) -> None:
+        """A lane with waiting items goes to the rotation, or to the parked set while full."""
+        (self._parked.add(lane) if self._full(lane) else self._rotation.append(lane))
 
     async def put(self, items: Iterable[Item]) -> None:
         async with self._changed:
             for item in items:
-                queue = self._by_account.setdefault(item.queue_key, deque())
+                lane = item.queue_key
+                queue = self._by_lane.setdefault(lane, deque())
+                self._width[lane] = item.lane_width
                 if not queue:
-                    self._rotation.append(item.queue_key)
+                    self._schedule(lane)
                 queue.append(item)
             self._changed.notify_all()
 
@@ -80,15 +97,26 @@ class RoundRobinQueue:
         """The next item, or None once the queue is closed and empty."""
         async with self._changed:
             while not self._rotation:
-                if self._closed:
+                if self._closed and not self._parked:
                     return None
                 await self._changed.wait()
-            account_id = self._rotation.popleft()
-            queue = self._by_account[account_id]
+            lane = self._rotation.popleft()
+            queue = self._by_lane[lane]
             item = queue.popleft()
+            self._in_flight[lane] = self._in_flight.get(lane, 0) + 1
             if queue:
-                self._rotation.append(account_id)
+                self._schedule(lane)
             return item
+
+    async def done(self, item: Item) -> None:
+        """`item` finished: its lane may take another."""
+        async with self._changed:
+            lane = item.queue_key
+            self._in_flight[lane] -= 1
+            if lane in self._parked and not self._full(lane):
+                self._parked.discard(lane)
+                self._rotation.append(lane)
+                self._changed.notify_all()
 
 
 async def run_item(item: Item, runner: ScopeRunner) -> list[ScopeResult]:
@@ -126,9 +154,12 @@ async def run_queue(
 
     async def worker() -> None:
         while (item := await queue.get()) is not None:
-            for result in await run_item(item, runner):
-                results.append(result)
-                on_done(result)
+            try:
+                for result in await run_item(item, runner):
+                    results.append(result)
+                    on_done(result)
+            finally:
+                await queue.done(item)
 
     async with asyncio.TaskGroup() as group:
         for _ in range(max_in_flight):
