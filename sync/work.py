@@ -1,7 +1,7 @@
 """From accounts handed over by discovery to queued work items: probe, plan, enqueue.
 
 Accounts arrive one by one while the Organizations walk goes on; they are planned in batches of
-up to ten, the size of one ListIndexesForMembers call.
+up to ten, several batches at once.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from sync.config import Integration, OrganizationIntegration
 from sync.explorer.coverage import Coverage
 from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, book_aggregator, plan_account_batch
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
-from sync.explorer.probe import probe_account_regions, probe_home, probe_members, stats_call
+from sync.explorer.probe import probe_account_regions, probe_home, stats_call
 from sync.explorer.signals import candidates, count_units, plan_units
 from sync.progress import Progress
 from sync.refresh import RefreshDecision, select_due
 from sync.scheduler import RoundRobinQueue
 
 BATCH = 10
+PLANS_IN_FLIGHT = 8  # batches probed and planned at once
 
 
 class WorkPlanner:
@@ -69,6 +70,7 @@ class WorkPlanner:
         self._started = datetime.now(timezone.utc)
         self._ready: asyncio.Queue[tuple[str, tuple[str, ...]] | None] = asyncio.Queue()
         self._probed = False
+        self._home_probe = asyncio.Lock()  # the aggregator's probe runs once, before any member probe
         self._explorer = source != "services"
 
         async def caller_for(account: str, region: str) -> Any:
@@ -88,21 +90,38 @@ class WorkPlanner:
         self._ready.put_nowait(None)
 
     async def run(self) -> None:
-        """Plans batches until discovery is done, then closes the work queue."""
-        try:
-            done = False
-            while not done:
-                first = await self._ready.get()
-                if first is None:
-                    break
-                batch = [first]
-                while len(batch) < BATCH and not self._ready.empty():
-                    nxt = self._ready.get_nowait()
-                    if nxt is None:
-                        done = True
-                        break
-                    batch.append(nxt)
+        """Plans batches until discovery is done, then closes the work queue.
+
+        Up to PLANS_IN_FLIGHT batches are planned at once. Probing one batch takes a few
+        sequential round trips per account x region (GetIndex, GetDefaultView, GetView, Search)
+        on the members' own quotas: planned one after another, batches fell behind the walk, and
+        on org-2000 an account found at 55 s had its first scope at 192 s (3.4 s per batch).
+        Each batch still queues its global scopes before its own probe.
+        """
+        slots = asyncio.Semaphore(PLANS_IN_FLIGHT)
+
+        async def plan(batch: list[tuple[str, tuple[str, ...]]]) -> None:
+            try:
                 await self._plan(batch)
+            finally:
+                slots.release()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                done = False
+                while not done:
+                    first = await self._ready.get()
+                    if first is None:
+                        break
+                    await slots.acquire()
+                    batch = [first]
+                    while len(batch) < BATCH and not self._ready.empty():
+                        nxt = self._ready.get_nowait()
+                        if nxt is None:
+                            done = True
+                            break
+                        batch.append(nxt)
+                    group.create_task(plan(batch))
         finally:
             await self.queue.close()
 
@@ -115,28 +134,29 @@ class WorkPlanner:
     async def _probe(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
         organization = isinstance(self.integration, OrganizationIntegration)
         home = self.home_account()
-        if not self._probed:
-            self._probed = True
-            if home is None:
-                self._explorer = False
-                return
-            try:
-                await probe_home(self._call, home, self.integration.region, self.coverage, organization=organization)
-            except Exception as exc:
-                self._explorer_problem("probing Resource Explorer", exc)
-                return
-            if self.coverage.aggregator_region is None and not self.coverage.indexes:
-                self._explorer = False
+        async with self._home_probe:
+            if not self._probed:
+                self._probed = True
+                if home is None:
+                    self._explorer = False
+                    return
+                try:
+                    await probe_home(self._call, home, self.integration.region, self.coverage,
+                                     organization=organization)
+                except Exception as exc:
+                    self._explorer_problem("probing Resource Explorer", exc)
+                    return
+                if self.coverage.aggregator_region is None and not self.coverage.indexes:
+                    self._explorer = False
         if not self._explorer or home is None:
             return
         try:
-            if organization and self.coverage.aggregator_region:
-                await probe_members(self._call, home, [a for a, _ in batch], self.coverage)
             async with asyncio.TaskGroup() as group:
                 for account_id, regions in batch:
                     group.create_task(probe_account_regions(
                         self._call, account_id, regions, self.coverage, member_views=True,
-                        regional_types=[t for t in self.types if t not in self.global_types]))
+                        regional_types=[t for t in self.types if t not in self.global_types],
+                        every_region=organization and self.coverage.aggregator_region is not None))
         except* Exception as group_error:
             self._explorer_problem("probing member indexes", group_error.exceptions[0])  # type: ignore[arg-type]
 

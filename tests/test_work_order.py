@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sync.aws.stats import CallStats
@@ -76,3 +77,64 @@ def test_account_usage_hold_keeps_an_account_open() -> None:
     usage.hold(["b"])
     usage.hold(["b"])
     assert usage.unhold(["b"]) == [] and usage.unhold(["b"]) == ["b"]
+
+
+def _accounts(n: int) -> list[str]:
+    return [f"{100000000000 + i}" for i in range(n)]
+
+
+def _planner(queue: RoundRobinQueue, source: str = "auto") -> WorkPlanner:
+    [integration] = parse_config(CONFIG, source="t.toml", supported_types=supported_types()).integrations
+    usage = AccountUsage()
+    return WorkPlanner(integration=integration, source=source, types=integration.resource_types,
+                       global_types={"iam:role", "s3:bucket"}, pool=FakePool(), stats=CallStats(),  # type: ignore[arg-type]
+                       queue=queue, progress=Progress(), previous_counts={}, home_account=lambda: "111111111111",
+                       on_planned=usage.add, hold=usage.hold, unhold=usage.unhold)
+
+
+async def test_a_later_batch_is_probed_while_an_earlier_probe_is_still_waiting() -> None:
+    # Probing a batch is a few sequential round trips per account: batches planned one after
+    # another fell minutes behind the Organizations walk on a 2,000-account organization.
+    planner = _planner(RoundRobinQueue())
+    started: list[list[str]] = []
+    second_started = asyncio.Event()
+
+    async def probe(batch: list[tuple[str, tuple[str, ...]]]) -> None:
+        started.append([a for a, _ in batch])
+        if len(started) == 1:
+            await asyncio.wait_for(second_started.wait(), timeout=10)  # fails unless batch 2 overlaps
+        else:
+            second_started.set()
+
+    planner._probe = probe  # type: ignore[method-assign]
+    for account in _accounts(15):
+        planner.account_ready(account, ("us-east-1",))
+    planner.discovery_done()
+    await planner.run()
+    assert started == [_accounts(15)[:10], _accounts(15)[10:]]
+
+
+async def test_concurrent_batches_probe_the_aggregator_account_once() -> None:
+    planner = _planner(RoundRobinQueue())
+    calls: list[tuple[str, str]] = []
+
+    async def call(account: str, region: str, op: str, params: dict[str, Any]) -> dict[str, Any]:
+        calls.append((account, op))
+        await asyncio.sleep(0.01)  # let the other batches reach the probe meanwhile
+        return {"Indexes": []}
+
+    planner._call = call
+    for account in _accounts(35):
+        planner.account_ready(account, ("us-east-1",))
+    planner.discovery_done()
+    await planner.run()
+    assert calls == [("111111111111", "ListIndexes")]  # no index: Resource Explorer unusable, asked once
+    assert planner.coverage.problems and not planner._explorer
+    planned = set()
+    while (item := await _get_nowait(planner.queue)) is not None:
+        planned |= {(k.account_id, k.resource_type) for k in item.keys}
+    assert planned == {(a, t) for a in _accounts(35) for t in ("iam:role", "s3:bucket", "ec2:instance")}
+
+
+async def _get_nowait(queue: RoundRobinQueue) -> WorkItem | ExplorerQuery | None:
+    return await asyncio.wait_for(queue.get(), timeout=5)
