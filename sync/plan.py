@@ -77,7 +77,6 @@ class ExplorerQuery:
     @property
     def lane_width(self) -> int | None:
         """Workers a view's queries may hold at once: all of them page through one quota of a few
-        calls in flight, so more workers would only wait in its queue, ahead of the planner's
-        probes (ListIndexesForMembers shares the aggregator's quota; org-2000: 18 s per call when
-        some 50 workers waited there) and out of reach of every other scope."""
+        calls in flight, so more workers would only wait in its queue, ahead of any other call to
+        that quota, and out of reach of every other scope."""
         return 2 * limit_for("resource-explorer-2", "ListResources").in_flight

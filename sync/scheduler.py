@@ -75,7 +75,10 @@ class RoundRobinQueue:
 
     def _schedule(self, lane: str) -> None:
         """A lane with waiting items goes to the rotation, or to the parked set while full."""
-        (self._parked.add(lane) if self._full(lane) else self._rotation.append(lane))
+        if self._full(lane):
+            self._parked.add(lane)
+        else:
+            self._rotation.append(lane)
 
     async def put(self, items: Iterable[Item]) -> None:
         async with self._changed:
