@@ -24,7 +24,7 @@ from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from sync.aws.calls import MAX_ATTEMPTS, ApiCaller
 from sync.aws.client_setup import share_client_setup
-from sync.aws.limits import Limiters
+from sync.aws.limits import Limiters, pool_size
 from sync.aws.s3_endpoints import resolve_s3_endpoints_once
 from sync.aws.user_agent import cache_user_agent_strings
 from sync.explorer.raw import RawJsonClient
@@ -140,7 +140,10 @@ class ClientPool:
 
     async def _botocore_client(self, account_id: str, region: str, service: str) -> Any:
         session = self._sessions[account_id]
-        context = session.create_client(service, region_name=region, config=CLIENT_CONFIG)
+        pool = pool_size(service, CLIENT_CONFIG.max_pool_connections)
+        config = CLIENT_CONFIG if pool == CLIENT_CONFIG.max_pool_connections else \
+            CLIENT_CONFIG.merge(AioConfig(max_pool_connections=pool))
+        context = session.create_client(service, region_name=region, config=config)
         client = await context.__aenter__()
         self._clients.setdefault(account_id, []).append(context)
         if service == "s3":
