@@ -17,6 +17,7 @@ from sync.cli.app import (EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UserError, ca
                           split_csv, user_errors)
 from sync.config import Integration, load_config
 from sync.engine import SyncOptions, sync_integration
+from sync.heap import long_lived_heap
 from sync.explorer.planner import SOURCES
 from sync.progress import LiveProgress, LogProgress, Progress
 from sync.arns import UnknownArn, scope_of_arn
@@ -166,7 +167,8 @@ def sync(config: str, catalog_path: str, integration_name: str | None, accounts:
             try:
                 with _progress(quiet or as_json) as progress:
                     previous = previous_scopes(catalog_path, integration.name)
-                    run = asyncio.run(sync_integration(integration, options, progress, previous))
+                    with long_lived_heap():
+                        run = asyncio.run(sync_integration(integration, options, progress, previous))
                 counts = commit_run(catalog_path, run)
             except KeyboardInterrupt:
                 # asyncio.run cancels the sync's tasks on Ctrl-C; commit_run rolls its transaction back.
