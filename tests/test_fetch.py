@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -352,6 +353,41 @@ async def test_s3_bucket_deleted_before_get_bucket_location_is_dropped() -> None
 
 
 # --- errors that propagate ------------------------------------------------------------------------
+
+
+async def test_the_next_page_is_listed_while_the_tag_calls_of_this_one_run() -> None:
+    fns = pages.LAMBDA_LIST_FUNCTIONS["Functions"]
+    aws = FakeAws({
+        "ListFunctions": by_token("Marker", {None: {"Functions": fns[:1], "NextMarker": "nm-1"},
+                                             "nm-1": {"Functions": fns[1:]}}),
+        "ListTags": lambda params: {"Tags": {}},
+    })
+    out = await collect("lambda:function", aws)
+    order = [(op, params.get("Marker") or params.get("Resource")) for _, _, op, params in aws.calls]
+    first_page_tags = order.index(("ListTags", fns[0]["FunctionArn"]))
+    # Without listing ahead, the quota would idle for a list call's round trip after each page.
+    assert order.index(("ListFunctions", "nm-1")) < first_page_tags
+    assert [r.resource_id for page in out for r in page] == [f["FunctionName"] for f in fns]  # pages in order
+
+
+async def test_a_scope_that_fails_drops_the_page_listed_ahead_without_noise() -> None:
+    loop_errors: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: loop_errors.append(context))
+    fns = pages.LAMBDA_LIST_FUNCTIONS["Functions"]
+    aws = FakeAws({
+        "ListFunctions": by_token("Marker", {None: {"Functions": fns[:1], "NextMarker": "nm-1"},
+                                             "nm-1": client_error("ServiceUnavailable", status=503)}),
+        "ListTags": lambda params: client_error("AccessDeniedException", status=403),
+    })
+    with pytest.raises(ClientError) as info:
+        await collect("lambda:function", aws)
+    assert error_code(info.value) == "AccessDeniedException"  # what ended the scope, not the page ahead
+    assert [params.get("Marker") for params in aws.ops("ListFunctions")] == [None, "nm-1"]
+    del info  # its traceback holds the generator's frame, and with it the task that listed ahead
+    for _ in range(3):  # the generator's finally runs when the loop finalizes it, then its task goes
+        gc.collect()
+        await asyncio.sleep(0)
+    assert loop_errors == []  # no "Task exception was never retrieved"
 
 
 @pytest.mark.parametrize("code", ["AccessDenied", "ThrottlingException", "InternalError", "ValidationError"])

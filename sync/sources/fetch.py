@@ -113,26 +113,40 @@ def _page_items(spec: ServiceSpec, page: Mapping[str, Any], result_key: str | No
 async def fetch_service_scope(
     spec: ServiceSpec, ctx: ScopeContext, caller_for: CallerFor, stats: CallStats
 ) -> AsyncIterator[list[Resource]]:
-    """Yield the normalized resources of each page; raises on the first unrecoverable error."""
+    """Yield the normalized resources of each page; raises on the first unrecoverable error.
+
+    While a page's per-item calls run, the next page is already being listed: otherwise each
+    page ends with the quota idle for a list call's round trip (traced on org-2000: ~1.2 s per
+    page of IAM policies on a busy event loop, on the sync's critical path).
+    """
     cfg = paginator_config(spec.service, spec.list_operation)
     caller = await caller_for(ctx.region, spec.service)
     params: dict[str, Any] = dict(spec.list_params)
     if spec.page_size and cfg.get("limit_key"):
         params[cfg["limit_key"]] = spec.page_size
-    while True:
-        page = await caller.call(spec.list_operation, params, stats)
-        stats.pages += 1
-        items = list(_page_items(spec, page, cfg.get("result_key")))
-        if spec.describe is not None:
-            items = await _described(spec.describe, items, caller_for, ctx, spec.service, stats)
-        pairs = [(item, r) for item in items if (r := spec.normalize(item, ctx)) is not None]
-        if spec.tags is not None:
-            yield await _with_tags(spec.tags, pairs, caller_for, ctx, spec.service, stats)
-        else:
-            yield [r for _, r in pairs]
-        if cfg.get("more_results") and not page.get(cfg["more_results"]):
-            return
-        token = page.get(cfg["output_token"])
-        if not token:
-            return
-        params[cfg["input_token"]] = token
+    listing: asyncio.Task[dict[str, Any]] | None = asyncio.create_task(
+        caller.call(spec.list_operation, dict(params), stats))
+    try:
+        while listing is not None:
+            page = await listing
+            listing = None
+            stats.pages += 1
+            token = page.get(cfg["output_token"])
+            if token and not (cfg.get("more_results") and not page.get(cfg["more_results"])):
+                params[cfg["input_token"]] = token
+                listing = asyncio.create_task(caller.call(spec.list_operation, dict(params), stats))
+            items = list(_page_items(spec, page, cfg.get("result_key")))
+            if spec.describe is not None:
+                items = await _described(spec.describe, items, caller_for, ctx, spec.service, stats)
+            pairs = [(item, r) for item in items if (r := spec.normalize(item, ctx)) is not None]
+            if spec.tags is not None:
+                yield await _with_tags(spec.tags, pairs, caller_for, ctx, spec.service, stats)
+            else:
+                yield [r for _, r in pairs]
+    finally:
+        # The scope failed or was abandoned while a page was listed ahead: that page decides
+        # nothing now (the error that ended the scope is the one reported).
+        if listing is not None and not listing.done():
+            listing.cancel()
+        elif listing is not None and not listing.cancelled():
+            listing.exception()  # retrieved, so asyncio does not log it as never retrieved
