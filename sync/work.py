@@ -20,12 +20,13 @@ from sync.aws.stats import CallStats
 from sync.config import Integration, OrganizationIntegration
 from sync.explorer.coverage import Coverage
 from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, book_aggregator, plan_account_batch
-from sync.plan import ExplorerQuery, ScopeKey, WorkItem
+from sync.plan import ExplorerQuery, ScopeKey, WorkItem, slowest_first
 from sync.explorer.probe import probe_account_regions, probe_home, stats_call
 from sync.explorer.signals import candidates, count_units, plan_units
 from sync.progress import Progress
 from sync.refresh import RefreshDecision, select_due
 from sync.scheduler import RoundRobinQueue
+from sync.sources.registry import service_specs
 
 BATCH = 10
 PLANS_IN_FLIGHT = 8  # batches probed and planned at once
@@ -217,6 +218,7 @@ class WorkPlanner:
             for label, count in tally.items():
                 self.refresh_tally[label] = self.refresh_tally.get(label, 0) + count
             book_aggregator(backlog, items, self.coverage, self.previous_counts)
+        items = slowest_first(items, {t: spec.quota_seconds_per_resource for t, spec in service_specs().items()})
         self.progress.planned(len(batch) if count_accounts else 0, sum(len(i.keys) for i in items))
         self.on_planned(items)
         await self.queue.put(items)

@@ -1,12 +1,14 @@
-"""The work queue: lanes rotate, and a Resource Explorer view's lane holds only a few workers."""
+"""The work queue: lanes rotate, a Resource Explorer view's lane holds only a few workers, and an
+account's costliest scope goes first."""
 
 from __future__ import annotations
 
 import asyncio
 
 from sync.aws.stats import CallStats
-from sync.plan import ExplorerQuery, ScopeKey, WorkItem
+from sync.plan import ExplorerQuery, ScopeKey, WorkItem, slowest_first
 from sync.scheduler import Item, RoundRobinQueue, ScopeOutput, run_queue
+from sync.sources.registry import service_specs
 
 A, B = "111111111111", "222222222222"
 
@@ -76,3 +78,22 @@ async def test_run_queue_never_runs_more_of_a_lane_than_its_width() -> None:
     assert len(results) == 80 and all(r.status == "complete" for r in results)
     assert peak["explorer"] == width  # the lane was kept full, never beyond
     assert peak["services"] > width  # other lanes took the remaining workers
+
+
+async def test_an_account_starts_with_its_scope_that_costs_most_quota_per_resource() -> None:
+    seconds = {t: spec.quota_seconds_per_resource for t, spec in service_specs().items()}
+    assert seconds["iam:policy"] > seconds["s3:bucket"] > seconds["iam:group"] == 0  # derived from the specs
+    planned = [WorkItem(ScopeKey(A, "global", t), "services", "us-east-1", "x")
+               for t in ("iam:group", "iam:policy", "iam:role", "iam:user", "s3:bucket")]
+    planned.append(query(1))
+    queue = RoundRobinQueue()
+    await queue.put(slowest_first(planned, seconds))
+    await queue.close()
+    taken = []
+    while (item := await queue.get()) is not None:
+        taken.append(item)
+    # IAM policies (a tag call each, 20/s for the whole account) first: the longest-processing-
+    # time-first rule, since the account's lane hands out one item per turn of every account.
+    assert [i.key.resource_type for i in taken if isinstance(i, WorkItem)] == \
+        ["iam:policy", "s3:bucket", "iam:group", "iam:role", "iam:user"]
+    assert [i for i in taken if isinstance(i, ExplorerQuery)] == [query(1)]  # bulk: in its own lane, kept

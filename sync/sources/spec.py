@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.aws.limits import limit_for
 from sync.sources.model import Resource, ScopeContext
 
 Item = Mapping[str, Any]
@@ -58,6 +59,12 @@ class ServiceSpec:
     normalize: Callable[[Item, ScopeContext], Resource | None]
     # Extra actions the connector role needs beyond the calls above (none today; kept explicit).
     extra_actions: tuple[str, ...] = ()
+
+    @property
+    def quota_seconds_per_resource(self) -> float:
+        """Seconds of its quota each listed resource costs in per-item calls (0: listed in bulk)."""
+        return sum(1 / limit_for(self.service, call.operation).rate
+                   for call in (self.describe, self.tags) if call is not None)
 
     @property
     def actions(self) -> tuple[str, ...]:
