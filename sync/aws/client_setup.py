@@ -73,7 +73,7 @@ def _shared_service_models(original: Callable[..., ServiceModel]) -> Callable[..
     def load_service_model(self: Any, service_name: str, api_version: str | None = None) -> ServiceModel:
         json_model = self._loader.load_service_model(service_name, "service-2", api_version=api_version)
         found = models.get(id(json_model))
-        if found is None or found[1].service_name != service_name:
+        if found is None:
             found = models[id(json_model)] = (json_model, original(self, service_name, api_version))
         return found[1]
 

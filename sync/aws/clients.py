@@ -140,10 +140,8 @@ class ClientPool:
 
     async def _botocore_client(self, account_id: str, region: str, service: str) -> Any:
         session = self._sessions[account_id]
-        pool = pool_size(service, CLIENT_CONFIG.max_pool_connections)
-        config = CLIENT_CONFIG if pool == CLIENT_CONFIG.max_pool_connections else \
-            CLIENT_CONFIG.merge(AioConfig(max_pool_connections=pool))
-        context = session.create_client(service, region_name=region, config=config)
+        pool = AioConfig(max_pool_connections=pool_size(service, CLIENT_CONFIG.max_pool_connections))
+        context = session.create_client(service, region_name=region, config=CLIENT_CONFIG.merge(pool))
         client = await context.__aenter__()
         self._clients.setdefault(account_id, []).append(context)
         if service == "s3":

@@ -110,6 +110,13 @@ def _page_items(spec: ServiceSpec, page: Mapping[str, Any], result_key: str | No
     return page.get(result_key or "", None) or ()
 
 
+def _next_token(cfg: Mapping[str, Any], page: Mapping[str, Any]) -> Any:
+    """The token for the page after `page`, or None when it is the last (paginator model rules)."""
+    if cfg.get("more_results") and not page.get(cfg["more_results"]):
+        return None
+    return page.get(cfg["output_token"]) or None
+
+
 async def fetch_service_scope(
     spec: ServiceSpec, ctx: ScopeContext, caller_for: CallerFor, stats: CallStats
 ) -> AsyncIterator[list[Resource]]:
@@ -131,8 +138,7 @@ async def fetch_service_scope(
             page = await listing
             listing = None
             stats.pages += 1
-            token = page.get(cfg["output_token"])
-            if token and not (cfg.get("more_results") and not page.get(cfg["more_results"])):
+            if token := _next_token(cfg, page):
                 params[cfg["input_token"]] = token
                 listing = asyncio.create_task(caller.call(spec.list_operation, dict(params), stats))
             items = list(_page_items(spec, page, cfg.get("result_key")))
@@ -146,7 +152,7 @@ async def fetch_service_scope(
     finally:
         # The scope failed or was abandoned while a page was listed ahead: that page decides
         # nothing now (the error that ended the scope is the one reported).
-        if listing is not None and not listing.done():
-            listing.cancel()
-        elif listing is not None and not listing.cancelled():
-            listing.exception()  # retrieved, so asyncio does not log it as never retrieved
+        if listing is not None:
+            listing.cancel()  # a no-op once it is done
+            if listing.done() and not listing.cancelled():
+                listing.exception()  # retrieved, so asyncio does not log it as never retrieved
