@@ -97,3 +97,19 @@ async def test_an_account_starts_with_its_scope_that_costs_most_quota_per_resour
     assert [i.key.resource_type for i in taken if isinstance(i, WorkItem)] == \
         ["iam:policy", "s3:bucket", "iam:group", "iam:role", "iam:user"]
     assert [i for i in taken if isinstance(i, ExplorerQuery)] == [query(1)]  # bulk: in its own lane, kept
+
+
+async def test_an_account_that_arrives_goes_ahead_of_the_lanes_already_waiting() -> None:
+    queue = RoundRobinQueue()
+    early = [service_item(a, f"r{n}") for a in (A, B) for n in range(3)]
+    await queue.put(early)
+    assert (await queue.get()).key.account_id == A
+    late = "333333333333"
+    arrived = [WorkItem(ScopeKey(late, "global", t), "services", "us-east-1", "x") for t in ("iam:policy", "iam:user")]
+    await queue.put(arrived)
+    # Its first (costliest) item goes next, then the rotation goes on as before, the new lane last.
+    assert await queue.get() == arrived[0]
+    assert [(await queue.get()).key.account_id for _ in range(5)] == [B, A, late, B, A]
+    # More items for a lane already known join the back of the rotation, not the front.
+    await queue.put([service_item(late, "r9")])
+    assert (await queue.get()).key.account_id == B
