@@ -139,7 +139,7 @@ async def test_token_bucket_refills_with_time_up_to_its_burst(clock: FakeClock) 
 
 async def test_throttled_cuts_the_rate_and_succeeded_wins_it_back(clock: FakeClock) -> None:
     bucket = TokenBucket(rate=8.0, burst=5, in_flight=10)
-    bucket.throttled()
+    bucket.throttled(sent_at=clock.now)
     assert bucket.rate == pytest.approx(8.0 * THROTTLE_CUT) and THROTTLE_CUT == 0.7  # the AWS SDKs' cut
     assert bucket.ceiling == pytest.approx(8.0 * CEILING_CUT) and CEILING_CUT < 1  # a throttle at 8/s: the quota may be lower
     async with bucket:  # a throttle empties the bucket: wait for one token at the cut rate
@@ -150,14 +150,33 @@ async def test_throttled_cuts_the_rate_and_succeeded_wins_it_back(clock: FakeClo
     # quickly back up to just under the rate that was throttled, not to it
     assert 8.0 * CEILING_CUT <= bucket.rate == bucket.ceiling < 8.0 * CEILING_CUT + 0.2
     ceiling = bucket.ceiling
-    for _ in range(10):
-        bucket.throttled()
+    for _ in range(10):  # each request left after the cut before it: the quota keeps pressing
+        async with bucket as sent_at:
+            pass
+        bucket.throttled(sent_at)
     assert bucket.rate == pytest.approx(0.4)  # floor: nominal / 20
     # only the first of a storm's throttles came at the ceiling: one cut, not ten
     assert bucket.ceiling == pytest.approx(ceiling * CEILING_CUT)
     for _ in range(2000):
         bucket.succeeded()
     assert bucket.rate == 8.0  # slowly back to, never beyond, the nominal rate
+
+
+async def test_throttles_of_requests_sent_before_a_cut_do_not_cut_again(clock: FakeClock) -> None:
+    bucket = TokenBucket(rate=8.0, burst=8, in_flight=10)
+    sent = []
+    for _ in range(5):  # a burst, e.g. released together after the event loop stalled
+        async with bucket as sent_at:
+            sent.append(sent_at)
+    clock.now += 0.5  # the answers come back throttled, one after another
+    for sent_at in sent:
+        bucket.throttled(sent_at)
+    assert bucket.rate == pytest.approx(8.0 * THROTTLE_CUT)  # one event, one cut (not 0.7^5)
+    clock.now += 0.5
+    async with bucket as later:
+        pass
+    bucket.throttled(later)  # left after the cut and throttled all the same: cut again
+    assert bucket.rate == pytest.approx(8.0 * THROTTLE_CUT ** 2)
 
 
 async def test_token_bucket_caps_requests_in_flight() -> None:

@@ -58,12 +58,14 @@ class ApiCaller:
         method = getattr(self.client, xform_name(operation))
         bucket = self._limiters.bucket(self.account_id, self.region, self.service, operation)
 
+        sent_at = 0.0
+
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             stats.retries += 1
             if exc is not None and classify(exc).kind is ErrorClass.THROTTLED:
                 stats.throttles += 1
-                bucket.throttled()
+                bucket.throttled(sent_at)
                 self._emit("throttle")
             else:
                 self._emit("retry")
@@ -77,7 +79,7 @@ class ApiCaller:
         )
         async for attempt in retrying:
             with attempt:
-                async with bucket:
+                async with bucket as sent_at:
                     stats.api_calls += 1
                     self._emit("call")
                     response = await method(**params)

@@ -100,6 +100,11 @@ class TokenBucket:
     quota are network jitter, not a lower quota: halving the rate and taking a tenth off the
     ceiling cost org-2000's critical IAM bucket about a second each (87 throttles, 17.1 calls/s
     against a 19.6/s pace).
+
+    One congestion event cuts the rate once, as in TCP's congestion control (one cut per window):
+    a throttle of a request that left before the last cut says nothing the cut did not already
+    answer. Requests bunched by a stalled event loop come back throttled several at once, and
+    cut for each, the critical IAM bucket fell to 0.7^n of its rate and climbed back for seconds.
     """
 
     rate: float
@@ -109,6 +114,7 @@ class TokenBucket:
     _ceiling: float = field(init=False)
     _tokens: float = field(init=False)
     _updated: float = field(init=False)
+    _last_cut: float = field(init=False)
     _slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +122,7 @@ class TokenBucket:
         self._ceiling = self.rate
         self._tokens = float(self.burst)
         self._updated = time.monotonic()
+        self._last_cut = float("-inf")
         self._slots = asyncio.Semaphore(self.in_flight)
 
     def _reserve(self) -> float:
@@ -138,7 +145,11 @@ class TokenBucket:
     def ceiling(self) -> float:
         return self._ceiling
 
-    def throttled(self) -> None:
+    def throttled(self, sent_at: float) -> None:
+        """A request that entered the bucket at `sent_at` (what entering returned) was throttled."""
+        if sent_at < self._last_cut:
+            return
+        self._last_cut = time.monotonic()
         floor = self._nominal / 20
         if self.rate >= 0.95 * self._ceiling:
             self._ceiling = max(floor, self._ceiling * CEILING_CUT)
@@ -151,13 +162,15 @@ class TokenBucket:
         if self.rate < self._ceiling:
             self.rate = min(self._ceiling, self.rate + self._nominal / 50)
 
-    async def __aenter__(self) -> None:
+    async def __aenter__(self) -> float:
+        """Waits for a slot and a token; the time the request leaves, for `throttled`."""
         await self._slots.acquire()
         try:
             await self._take_token()
         except BaseException:
             self._slots.release()
             raise
+        return time.monotonic()
 
     async def __aexit__(self, *exc: object) -> None:
         self._slots.release()
