@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -118,6 +119,7 @@ class FakeOrganizations:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
+            await asyncio.sleep(0.001)  # a round trip, during which other calls may go out
             if operation == "DescribeOrganization":
                 return {"Organization": {"Id": "o-abc123", "MasterAccountId": "100000000000",
                                          "Arn": "arn:aws:organizations::100000000000:organization/o-abc123",
@@ -158,8 +160,27 @@ async def test_walk_organization_tree_paths_and_excluded_subtree() -> None:
     assert tree.excluded_ous == (("ou-ab12-sandbox", "Root/Sandbox"),)
     assert tree.seen_ou_ids == {"ou-ab12-prod", "ou-ab12-sandbox", "ou-ab12-empty", "ou-ab12-pay"}
     # accounts are reported parent by parent as they are found (empty parents report nothing)
-    assert batches == [["100000000000", "100000000001"], ["200000000000"], ["300000000000", "300000000001"]]
-    assert fake.peak == 1  # one call at a time
+    assert sorted(batches) == [["100000000000", "100000000001"], ["200000000000"], ["300000000000", "300000000001"]]
+    # A parent's two listings go out together (the limiter, not the walk, caps calls in flight):
+    # one at a time, each call's latency added to the Organizations quota's pace.
+    assert fake.peak >= 2
+
+
+async def test_a_failed_listing_fails_the_walk_with_that_call_s_error() -> None:
+    class Denied(Exception):
+        pass
+
+    fake = FakeOrganizations()
+    found: list[str] = []
+
+    async def call(operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+        if params.get("ParentId") == "ou-ab12-pay" and operation == "ListOrganizationalUnitsForParent":
+            raise Denied("AccessDenied")
+        return await fake.call(operation, params)
+
+    with pytest.raises(Denied, match="AccessDenied"):  # the error itself, not an ExceptionGroup
+        await walk_organization(call, [], on_accounts=lambda accounts: found.extend(a.account_id for a in accounts))
+    assert "100000000000" in found  # what was found before the failure was handed over
 
 
 async def test_walk_organization_pages_until_next_token_is_null() -> None:
