@@ -166,6 +166,20 @@ async def test_walk_organization_tree_paths_and_excluded_subtree() -> None:
     assert fake.peak >= 2
 
 
+async def test_each_parent_s_accounts_are_asked_before_its_ous() -> None:
+    fake = FakeOrganizations()
+    await walk_organization(fake.call, [])
+    first: dict[tuple[str, str], int] = {}
+    for n, (op, params) in enumerate(fake.calls):
+        first.setdefault((op, params.get("ParentId", "")), n)
+    parents = {parent for _, parent in first if parent.startswith(("r-", "ou-"))}
+    assert len(parents) == 6
+    for parent in parents:  # the accounts are what the sync waits for
+        assert first[("ListAccountsForParent", parent)] < first[("ListOrganizationalUnitsForParent", parent)]
+    # breadth first: the root's children are asked before its grandchildren
+    assert first[("ListAccountsForParent", "ou-ab12-sandbox")] < first[("ListAccountsForParent", "ou-ab12-pay")]
+
+
 async def test_a_failed_listing_fails_the_walk_with_that_call_s_error() -> None:
     class Denied(Exception):
         pass

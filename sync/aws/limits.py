@@ -27,7 +27,10 @@ class RateLimit:
 # the client's own busy event loop adds under load: IAM (policy tags) for ~2.4 s, since traced on
 # org-2000 its calls took 1.3 s (median, up to 2 s) while every account was being listed, and 16
 # in flight held the critical account's bucket at 6-12 calls/s instead of 19.6; Lambda (tags) for
-# ~0.8 s. Organizations (the OU walk, whose pace decides when each account can start) for calls
+# ~0.8 s. S3 (a bucket's tags, read in its region) for ~0.6 s: a ListBuckets page is sorted by
+# name, and names often carry their region, so one region's bucket reads a whole page's tags
+# (org-500: 10 in flight held the critical account's 11,069 tag calls at 24-36/s, not 50).
+# Organizations (the OU walk, whose pace decides when each account can start) for calls
 # of up to 1.5 s at its 2/s. Elsewhere 4-10, the sweet spot for CPU per call. A client's connection pool is sized to
 # its service's largest in_flight (pool_size).
 RATE_LIMITS: tuple[RateLimit, ...] = (
@@ -58,7 +61,7 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
     RateLimit("resourcegroupstaggingapi", None, 10.0, 20, 4,
               "https://docs.aws.amazon.com/general/latest/gr/arg.html (GetResources: no published TPS; "
               "throttles early, kept low)"),
-    RateLimit("s3", None, 50.0, 100, 10,
+    RateLimit("s3", None, 50.0, 100, 32,
               "https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html"),
 )
 GLOBAL_SERVICES = frozenset({"iam", "organizations"})
