@@ -7,7 +7,6 @@ ACTIVE accounts are synced (the `State` field; the retired `Status` field is rea
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,16 +67,10 @@ async def walk_organization(
     on_organization: Callable[[str, str], None] | None = None,
     on_accounts: Callable[[list[OrgAccount]], None] | None = None,
 ) -> OrgTree:
-    """Breadth-first over the OU tree, each parent's two listings side by side.
+    """Breadth-first over the OU tree; calls are issued one at a time (Organizations' TPS is low).
 
-    Every parent is visited as soon as its own parent's OUs are listed; the Organizations limiter
-    paces the calls and caps those in flight (sync/aws/limits.py). One call at a time, the walk
-    paid each call's latency on top of the quota: on org-2000, whose event loop is busy listing
-    the accounts already found, the account that bounds the sync was found at ~55 s instead of
-    the ~35 s the quota allows.
     `on_accounts` receives each parent's accounts as soon as they are listed, so callers can start
     working on them before the walk ends; `on_organization` gets (organization id, management id).
-    A failed call fails the walk with that call's exception (the other listings are cancelled).
     """
     org = (await call("DescribeOrganization", {}))["Organization"]
     if on_organization is not None:
@@ -87,24 +80,24 @@ async def walk_organization(
     accounts: list[OrgAccount] = []
     skipped: list[tuple[str, str]] = []
     seen: set[str] = set()
-
-    async def list_accounts(parent_id: str, path: str) -> None:
-        found = [
-            OrgAccount(
-                account_id=str(raw["Id"]),
-                name=str(raw.get("Name") or ""),
-                email=str(raw.get("Email") or ""),
-                state=account_state(raw),
-                parent_id=parent_id,
-                ou_path=path,
+    queue: list[tuple[str, str]] = [(r["Id"], str(r.get("Name") or "Root")) for r in roots]
+    while queue:
+        parent_id, path = queue.pop(0)
+        found = []
+        for raw in await _all_pages(call, "ListAccountsForParent", {"ParentId": parent_id}, "Accounts"):
+            found.append(
+                OrgAccount(
+                    account_id=str(raw["Id"]),
+                    name=str(raw.get("Name") or ""),
+                    email=str(raw.get("Email") or ""),
+                    state=account_state(raw),
+                    parent_id=parent_id,
+                    ou_path=path,
+                )
             )
-            for raw in await _all_pages(call, "ListAccountsForParent", {"ParentId": parent_id}, "Accounts")
-        ]
         accounts.extend(found)
         if on_accounts is not None and found:
             on_accounts(found)
-
-    async def list_children(group: asyncio.TaskGroup, parent_id: str, path: str) -> None:
         for ou in await _all_pages(
             call, "ListOrganizationalUnitsForParent", {"ParentId": parent_id}, "OrganizationalUnits"
         ):
@@ -113,27 +106,12 @@ async def walk_organization(
             if ou["Id"] in excluded:
                 skipped.append((ou["Id"], child_path))
             else:
-                visit(group, ou["Id"], child_path)
-
-    def visit(group: asyncio.TaskGroup, parent_id: str, path: str) -> None:
-        # Tasks start in the order they are created, and the limiter admits calls first come,
-        # first served: the calls go out in a serial breadth-first walk's order, each parent's
-        # accounts before its OUs (the other way round, the walk listed every OU of a level
-        # before any of their accounts, and org-500's critical account started 18 s later).
-        group.create_task(list_accounts(parent_id, path))
-        group.create_task(list_children(group, parent_id, path))
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for root in roots:
-                visit(group, root["Id"], str(root.get("Name") or "Root"))
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None  # the first call that failed, as a serial walk raised it
+                queue.append((ou["Id"], child_path))
     return OrgTree(
         organization_id=str(org.get("Id") or ""),
         management_account_id=str(org.get("MasterAccountId") or ""),
         accounts=tuple(accounts),
-        excluded_ous=tuple(sorted(skipped, key=lambda item: item[1])),
+        excluded_ous=tuple(skipped),
         seen_ou_ids=frozenset(seen),
     )
 

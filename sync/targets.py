@@ -1,7 +1,7 @@
 """Which accounts and regions an integration covers, each with a working session, as a stream.
 
 An account is handed to `on_ready` as soon as its role is assumed and its regions are known, so
-listing starts while the Organizations walk is still going: on a large
+listing starts while the (slow, serialized) Organizations walk is still going: on a large
 organization the walk alone takes minutes at the Organizations API's low request rate.
 Accounts whose role cannot be assumed, or whose regions cannot be listed, are recorded as failed
 with the AWS error code; the others go on.

@@ -30,9 +30,10 @@ class RateLimit:
 # ~0.8 s. S3 (a bucket's tags, read in its region) for ~0.6 s: a ListBuckets page is sorted by
 # name, and names often carry their region, so one region's bucket reads a whole page's tags
 # (org-500: 10 in flight held the critical account's 11,069 tag calls at 24-36/s, not 50).
-# Organizations (the OU walk, whose pace decides when each account can start) for calls
-# of up to 1.5 s at its 2/s. Elsewhere 4-10, the sweet spot for CPU per call. A client's connection pool is sized to
-# its service's largest in_flight (pool_size).
+# Organizations: one at a time, since its burst of 2 absorbs no bunching (org-500,
+# tried 3 in flight: the critical account then started at 52 s instead of 10 s). Elsewhere
+# 4-10, the sweet spot for CPU per call. A client's connection pool is sized to its service's
+# largest in_flight (pool_size).
 RATE_LIMITS: tuple[RateLimit, ...] = (
     RateLimit("ec2", None, 20.0, 100, 8,
               "https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html (describe: 100 burst, 20/s)"),
@@ -40,8 +41,8 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
               "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (3 TPS non-Search)"),
     RateLimit("resource-explorer-2", "Search", 5.0, 5, 5,
               "https://docs.aws.amazon.com/resource-explorer/latest/userguide/quotas.html (5 TPS Search)"),
-    RateLimit("organizations", None, 2.0, 2, 3,
-              "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html (low TPS)"),
+    RateLimit("organizations", None, 2.0, 2, 1,
+              "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html (low TPS; serialize)"),
     RateLimit("iam", None, 20.0, 40, 48,
               "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (global control plane)"),
     RateLimit("lambda", None, 15.0, 15, 12,
