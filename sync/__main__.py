@@ -1,5 +1,5 @@
 """`python -m sync` runs the orgsync command line."""
 
-from sync.cli import main
+from sync.cli import run
 
-main()
+run()
