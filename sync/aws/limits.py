@@ -27,9 +27,9 @@ class RateLimit:
 # the client's own busy event loop adds under load: IAM (policy tags) for ~2.4 s, since traced on
 # org-2000 its calls took 1.3 s (median, up to 2 s) while every account was being listed, and 16
 # in flight held the critical account's bucket at 6-12 calls/s instead of 19.6; Lambda (tags) for
-# ~0.8 s. Not S3: its tags of a ListBuckets page often land in one region, but with 32 in flight
-# the critical account's S3 scope on org-500 was no faster (395 s against 346 s) while the run
-# took 40% more CPU and memory (with other changes of the same day; 10 is measured below).
+# ~0.8 s. S3 (a bucket's tags, read in its region) for ~0.6 s: a ListBuckets page is sorted by
+# name, and names often carry their region, so one region's bucket reads a whole page's tags
+# (org-500: 10 in flight held the critical account's 11,069 tag calls at 24-36/s, not 50).
 # Organizations: one at a time, since its burst of 2 absorbs no bunching (org-500,
 # tried 3 in flight: the critical account then started at 52 s instead of 10 s). Elsewhere
 # 4-10, the sweet spot for CPU per call. A client's connection pool is sized to its service's
@@ -62,7 +62,7 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
     RateLimit("resourcegroupstaggingapi", None, 10.0, 20, 4,
               "https://docs.aws.amazon.com/general/latest/gr/arg.html (GetResources: no published TPS; "
               "throttles early, kept low)"),
-    RateLimit("s3", None, 50.0, 100, 10,
+    RateLimit("s3", None, 50.0, 100, 32,
               "https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html"),
 )
 GLOBAL_SERVICES = frozenset({"iam", "organizations"})
