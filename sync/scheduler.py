@@ -2,8 +2,7 @@
 
 Work arrives per account while discovery is still running. Workers take items round-robin
 across accounts, so one account with many scopes cannot starve the others (and per-account AWS
-quotas are spread instead of hammered one at a time); an account that arrives goes ahead of
-those already waiting, so that its costliest scope starts at once.
+quotas are spread instead of hammered one at a time).
 """
 
 from __future__ import annotations
@@ -64,7 +63,6 @@ class RoundRobinQueue:
     def __init__(self) -> None:
         self._by_lane: dict[str, deque[Item]] = {}
         self._rotation: deque[str] = deque()
-        self._arrivals: deque[str] = deque()  # new lanes, each with its first item still waiting
         self._parked: set[str] = set()  # lanes with items waiting, at their width
         self._in_flight: dict[str, int] = {}
         self._width: dict[str, int | None] = {}
@@ -83,26 +81,12 @@ class RoundRobinQueue:
             self._rotation.append(lane)
 
     async def put(self, items: Iterable[Item]) -> None:
-        """Queue items; a lane never seen before waits in the arrivals, which go before the rotation.
-
-        A lane's first item is its costliest (the planner orders each account's items with
-        `slowest_first`), and accounts keep arriving while earlier ones are listed. Appended to
-        the rotation, a new account's costliest scope waited behind one item of every earlier lane:
-        on org-2000 the critical account, found at ~55 s, started its IAM policy scope at 128 s,
-        behind ~800 lanes whose remaining items were cheaper. Arrivals are served first come,
-        first served: pushed to the front of the rotation instead, each new lane went ahead of
-        those that arrived before it, and on org-500 the critical account, found first, started
-        at 30 s instead of 10 s.
-        """
         async with self._changed:
             for item in items:
                 lane = item.queue_key
-                queue = self._by_lane.get(lane)
+                queue = self._by_lane.setdefault(lane, deque())
                 self._width[lane] = item.lane_width
-                if queue is None:
-                    queue = self._by_lane[lane] = deque()
-                    self._arrivals.append(lane)
-                elif not queue:
+                if not queue:
                     self._schedule(lane)
                 queue.append(item)
             self._changed.notify_all()
@@ -115,11 +99,11 @@ class RoundRobinQueue:
     async def get(self) -> Item | None:
         """The next item, or None once the queue is closed and empty."""
         async with self._changed:
-            while not self._rotation and not self._arrivals:
+            while not self._rotation:
                 if self._closed and not self._parked:
                     return None
                 await self._changed.wait()
-            lane = self._arrivals.popleft() if self._arrivals else self._rotation.popleft()
+            lane = self._rotation.popleft()
             queue = self._by_lane[lane]
             item = queue.popleft()
             self._in_flight[lane] = self._in_flight.get(lane, 0) + 1
