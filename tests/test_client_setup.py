@@ -9,7 +9,7 @@ import botocore.model
 import pytest
 
 import sync.aws.clients  # noqa: F401  (installs the shared setup, as the engine does)
-from sync.aws.clients import CLIENT_CONFIG, ClientPool
+from sync.aws.clients import CLIENT_CONFIG, ClientPool, _SharedTLSSession
 from sync.aws.limits import Limiters, limit_for
 from sync.aws.sessions import new_session
 
@@ -69,6 +69,9 @@ async def test_a_client_pools_as_many_connections_as_its_service_has_calls_in_fl
         assert iam.client.meta.config.max_pool_connections == iam_in_flight
         assert ec2.client.meta.config.max_pool_connections == CLIENT_CONFIG.max_pool_connections
         assert iam.client.meta.config.retries == CLIENT_CONFIG.retries  # the rest of the config kept
+        # aiobotocore's own option too (Config.merge drops it): one SSL context for all clients
+        for caller in (iam, ec2):
+            assert type(caller.client._endpoint.http_session) is _SharedTLSSession
 
 
 def test_a_handler_without_kwargs_is_still_refused() -> None:

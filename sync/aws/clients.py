@@ -124,6 +124,7 @@ class ClientPool:
         self._clients: dict[str, list[Any]] = {}  # account -> its botocore clients' contexts
         self._http: aiohttp.ClientSession | None = None
         self._endpoints: dict[tuple[str, str, str], str] = {}
+        self._configs: dict[str, AioConfig] = {}
 
     async def __aenter__(self) -> "ClientPool":
         await self._stack.__aenter__()
@@ -138,10 +139,24 @@ class ClientPool:
         finally:
             await self._stack.__aexit__(exc_type, exc, tb)
 
+    def _config(self, service: str) -> AioConfig:
+        """CLIENT_CONFIG with the connection pool `service` needs, one object per service.
+
+        Config.merge rebuilds a config from the options botocore's Config takes, and aiobotocore's
+        http_session_cls is not one of them: merged, every client got aiobotocore's own HTTP
+        session, each with an SSL context of its own, instead of _SharedTLSSession. On org-500
+        that was 0.7-0.85 GB of peak RSS (2.5-2.7 GB against 1.85 GB) and a third more CPU.
+        """
+        found = self._configs.get(service)
+        if found is None:
+            pool = AioConfig(max_pool_connections=pool_size(service, CLIENT_CONFIG.max_pool_connections))
+            found = self._configs[service] = CLIENT_CONFIG.merge(pool)
+            found.http_session_cls = CLIENT_CONFIG.http_session_cls
+        return found
+
     async def _botocore_client(self, account_id: str, region: str, service: str) -> Any:
         session = self._sessions[account_id]
-        pool = AioConfig(max_pool_connections=pool_size(service, CLIENT_CONFIG.max_pool_connections))
-        context = session.create_client(service, region_name=region, config=CLIENT_CONFIG.merge(pool))
+        context = session.create_client(service, region_name=region, config=self._config(service))
         client = await context.__aenter__()
         self._clients.setdefault(account_id, []).append(context)
         if service == "s3":
