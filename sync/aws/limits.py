@@ -28,8 +28,9 @@ class RateLimit:
 # org-2000 its calls took 1.3 s (median, up to 2 s) while every account was being listed, and 16
 # in flight held the critical account's bucket at 6-12 calls/s instead of 19.6; Lambda (tags) for
 # ~0.8 s. S3 (a bucket's tags, read in its region) for ~0.6 s: a ListBuckets page is sorted by
-# name, and names often carry their region, so one region's bucket reads a whole page's tags
-# (org-500: 10 in flight held the critical account's 11,069 tag calls at 24-36/s, not 50).
+# name, and names may carry their region (the simulator's do), so one region's bucket can read
+# a whole page's tags (org-500: at 10 in flight the critical account's 11,069 tag calls took
+# 505 s, at 32 395 s, in runs of the same day).
 # Organizations: one at a time, since its burst of 2 absorbs no bunching (org-500,
 # tried 3 in flight: the critical account then started at 52 s instead of 10 s). Elsewhere
 # 4-10, the sweet spot for CPU per call. A client's connection pool is sized to its service's
