@@ -8,8 +8,9 @@ objects are alive). Reference counting frees almost everything a sync drops; the
 only needed for cycles, most of which die young. Larger young generations (10,000 new
 objects) and a full collection only after 100 middle-generation ones (instead of 10) keep
 each pause short and full collections rare (traced: GC 33 s of 314 s, one full collection).
-The cost: cycles that outlive the young generations wait longer; peak RSS rose with this and
-the other changes of the same session (org-500: 1.9 GB against 1.3 GB), not yet apportioned.
+The cost: cycles that outlive the young generations wait longer, so a sync must not make
+cycles per call (sync/aws/calls.py). The rise of peak RSS first blamed partly on these
+settings was clients that had lost their shared SSL context (org-500: 1.45 GB once fixed).
 """
 
 from __future__ import annotations
@@ -43,4 +44,3 @@ def leave_heap_to_the_os() -> None:
     its exit. The OS reclaims the memory at once.
     """
     gc.freeze()
-

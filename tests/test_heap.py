@@ -31,7 +31,7 @@ class Finalized:
 
 def cycle() -> None:
     obj = Finalized()
-    obj.self = obj  # garbage only a collection can free, like a released botocore client
+    obj.self = obj  # garbage only a collection can free, like tenacity's state of a call was
 
 gc.disable()
 for _ in range(3):
