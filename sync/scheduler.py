@@ -63,6 +63,7 @@ class RoundRobinQueue:
     def __init__(self) -> None:
         self._by_lane: dict[str, deque[Item]] = {}
         self._rotation: deque[str] = deque()
+        self._arrivals: deque[str] = deque()  # lanes never served yet, in the order they came
         self._parked: set[str] = set()  # lanes with items waiting, at their width
         self._in_flight: dict[str, int] = {}
         self._width: dict[str, int | None] = {}
@@ -81,12 +82,25 @@ class RoundRobinQueue:
             self._rotation.append(lane)
 
     async def put(self, items: Iterable[Item]) -> None:
+        """Queue items; a lane never seen before waits among the arrivals, served before the rotation.
+
+        A lane's first item is its costliest (the planner orders each account's items with
+        `slowest_first`), and accounts keep arriving while earlier ones are listed. Appended to the
+        rotation, a new account's costliest scope waited behind one item of every earlier lane: on
+        org-2000 the critical account, found at ~55 s, started its IAM policy scope at 85 s. The
+        arrivals go first come, first served: pushed to the front of the rotation instead, each
+        new lane went ahead of those that came before it (a stack while every worker is busy), and
+        on org-500 the critical account, found first, started at 30 s instead of 10 s.
+        """
         async with self._changed:
             for item in items:
                 lane = item.queue_key
-                queue = self._by_lane.setdefault(lane, deque())
+                queue = self._by_lane.get(lane)
                 self._width[lane] = item.lane_width
-                if not queue:
+                if queue is None:
+                    queue = self._by_lane[lane] = deque()
+                    self._arrivals.append(lane)
+                elif not queue:
                     self._schedule(lane)
                 queue.append(item)
             self._changed.notify_all()
@@ -99,11 +113,11 @@ class RoundRobinQueue:
     async def get(self) -> Item | None:
         """The next item, or None once the queue is closed and empty."""
         async with self._changed:
-            while not self._rotation:
+            while not self._rotation and not self._arrivals:
                 if self._closed and not self._parked:
                     return None
                 await self._changed.wait()
-            lane = self._rotation.popleft()
+            lane = self._arrivals.popleft() if self._arrivals else self._rotation.popleft()
             queue = self._by_lane[lane]
             item = queue.popleft()
             self._in_flight[lane] = self._in_flight.get(lane, 0) + 1

@@ -97,3 +97,43 @@ async def test_an_account_starts_with_its_scope_that_costs_most_quota_per_resour
     assert [i.key.resource_type for i in taken if isinstance(i, WorkItem)] == \
         ["iam:policy", "s3:bucket", "iam:group", "iam:role", "iam:user"]
     assert [i for i in taken if isinstance(i, ExplorerQuery)] == [query(1)]  # bulk: in its own lane, kept
+
+
+async def test_an_account_that_arrives_starts_before_the_lanes_already_waiting() -> None:
+    queue = RoundRobinQueue()
+    await queue.put([service_item(a, f"r{n}") for a in (A, B) for n in range(3)])
+    assert [(await queue.get()).key.account_id for _ in range(3)] == [A, B, A]
+    late = "333333333333"
+    arrived = [WorkItem(ScopeKey(late, "global", t), "services", "us-east-1", "x") for t in ("iam:policy", "iam:user")]
+    await queue.put(arrived)
+    # Its first (costliest) item goes next, then the rotation goes on as before, the new lane last.
+    assert await queue.get() == arrived[0]
+    assert [(await queue.get()).key.account_id for _ in range(3)] == [B, A, late]
+    # More items for a lane already served join the back of the rotation, not the arrivals.
+    await queue.put([service_item(late, "r9")])
+    assert [(await queue.get()).key.account_id for _ in range(2)] == [B, late]
+
+
+async def test_accounts_that_arrive_start_in_the_order_they_arrived() -> None:
+    queue = RoundRobinQueue()
+    await queue.put([service_item(A, f"r{n}") for n in range(3)])
+    first, second = "333333333333", "444444444444"
+    await queue.put([service_item(first, "r1"), service_item(first, "r2")])
+    await queue.put([service_item(second, "r1")])
+    # The account that arrived first starts first (a later arrival does not push it back),
+    # and both start before the earlier account's second item.
+    assert [(await queue.get()).key.account_id for _ in range(5)] == [A, first, second, A, first]
+
+
+async def test_a_view_lane_that_arrives_at_its_width_waits_like_any_other() -> None:
+    queue = RoundRobinQueue()
+    width = query(0).lane_width
+    assert width is not None
+    await queue.put([query(n) for n in range(width + 1)])
+    taken = [await queue.get() for _ in range(width)]
+    await queue.put([service_item(B, "r1")])
+    # The view's lane came as an arrival, yet once full it is parked: the new account goes.
+    assert await queue.get() == service_item(B, "r1")
+    await queue.close()
+    await queue.done(taken[0])
+    assert await queue.get() == query(width)
