@@ -24,9 +24,15 @@ What the bound leaves out, so it is a true lower bound: client CPU (the engine's
 simulator's), dependencies between buckets (an account cannot be listed before the walk finds
 it), retries. Efficiency = T_bound / measured wall time, 1.0 = as fast as the quotas allow.
 
-Two models: ``services`` (today's engine: every type through its service API) and ``any``, a
-lower bound for any source (Resource Explorer included): only the calls every path needs, the
-org walk, AssumeRole/DescribeRegions and the IAM calls that carry tags (IAM tags are never indexed).
+Three models: ``services`` (every type through its service API), ``any``, a lower bound for any
+source (Resource Explorer included): only the calls every path needs, the org walk,
+AssumeRole/DescribeRegions and the IAM calls that carry tags (IAM tags are never indexed), and
+``explorer``, the plan `--source explorer` forces: every type the organization's aggregator view
+covers through that one view (3 ListResources calls/s for the whole organization, pages of
+``EXPLORER_PAGE``), IAM and S3 through their APIs as in every mode, and the service APIs where the
+view does not reach (no ACTIVE index, an index that lags, an unsupported type). Where the
+``explorer`` bound equals the ``any`` bound, forcing the aggregator costs nothing the quotas can
+show, and auto cannot beat it by more than noise.
 """
 
 from __future__ import annotations
@@ -63,7 +69,9 @@ LIST_CALLS: dict[str, tuple[str, int, tuple[str, ...]]] = {
 # Calls that no discovery path can avoid: Resource Explorer never indexes IAM tags, so the
 # IAM calls that carry them (per-item for policies, the listing itself for roles and users).
 ANY_SOURCE_OPS = frozenset({"ListPolicyTags", "GetAccountAuthorizationDetails"})
-MODELS = ("services", "any")
+MODELS = ("services", "any", "explorer")
+EXPLORER_PAGE = 1000  # ListResources' largest page
+EXPLORER_LISTED_BY_API = frozenset({"iam", "s3"})  # every mode: IAM tags, and ListBuckets' complete list
 
 BucketKey = tuple[str, str, str, str]  # (account id, region or "global", service, bucket name)
 
@@ -195,6 +203,16 @@ def org_walk(world: World) -> tuple[int, dict[str, int]]:
     return count, found
 
 
+def _aggregator_areas(world: World) -> dict[str, set[tuple[int, str]]]:
+    """Resource type -> (account, region) pairs the organization's aggregator view lists."""
+    ex = world.explorer
+    views = [v for vs in ex.views.values() for v in vs if v.scope == "org" and not v.filter]
+    if not views:
+        return {}
+    areas = set(ex.coverage(views[0]))
+    return {t: areas for t in ex.supported}
+
+
 def _pages(n: int, page: int) -> int:
     return max(1, math.ceil(n / page))
 
@@ -221,6 +239,8 @@ def compute_bound(scenario: str | World, model: str = "services",
     world = scenario if isinstance(scenario, World) else World(scenario)
     inv, org = world.inventory, world.org
     loads = _Loads(world)
+    aggregated = _aggregator_areas(world) if model == "explorer" else {}
+    aggregator_resources = 0
     wanted = [rt for rt in inv.types if types is None or rt.rtype in types]
     longest = 0
     for acct in org.accounts:
@@ -237,26 +257,38 @@ def compute_bound(scenario: str | World, model: str = "services",
             service = rt.service
             if model == "any" and not ANY_SOURCE_OPS & {op, *per_item}:
                 continue
+            if model == "explorer" and service not in EXPLORER_LISTED_BY_API and not rt.is_global:
+                regions = [r for r in acct.regions if (a, r) in aggregated.get(rt.rtype, ())
+                           and (a == 0 or r not in acct.scp_denied)]
+                aggregator_resources += sum(inv.counts[inv.account_scopes(a, r, rt.rtype)] for r in regions)
+                left = [r for r in acct.regions if r not in regions]
+            else:
+                left = list(acct.regions)
             if rt.rtype == "s3:bucket":
                 n = sum(inv.counts[inv.account_scopes(a, r, rt.rtype)] for r in acct.regions)
-                if model == "services":
+                if model != "any":
                     loads.add(a, home_region, service, op, _pages(n, size))
                 for r in acct.regions:
                     if a == 0 or r not in acct.scp_denied:  # the tag call lands in the bucket's region
                         loads.add(a, r, service, per_item[0], inv.counts[inv.account_scopes(a, r, rt.rtype)])
                 longest = max(longest, _pages(n, size))
                 continue
-            for region in ((GLOBAL,) if rt.is_global else acct.regions):
+            every_call = model != "any"
+            for region in ((GLOBAL,) if rt.is_global else left):
                 n = inv.counts[inv.account_scopes(a, region, rt.rtype)]
                 if region != GLOBAL and a != 0 and region in acct.scp_denied:
                     loads.add(a, region, service, op)  # one call to learn the SCP denies it
                     continue
-                if model == "services" or op in ANY_SOURCE_OPS:
+                if every_call or op in ANY_SOURCE_OPS:
                     loads.add(a, region, service, op, _pages(n, size))
                 for item_op in per_item:
-                    if model == "services" or item_op in ANY_SOURCE_OPS:
+                    if every_call or item_op in ANY_SOURCE_OPS:
                         loads.add(a, region, service, item_op, n)
                 longest = max(longest, _pages(n, size))
+    if aggregator_resources:
+        ex = world.explorer
+        loads.add(0, ex.aggregator_region, "resource-explorer-2", "ListResources",
+                  _pages(aggregator_resources, EXPLORER_PAGE))
     n_org, found = org_walk(world)
     org_spec = services()["organizations"]
     quotas = Quotas(world.scenario.quotas)

@@ -238,10 +238,12 @@ def run(opts: RunOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
     facts = scenario_facts(opts.scenario, opts.tree)
     bounds = facts["bounds"]
 
-    # An engine without Resource Explorer (or forced to services) is held to the services bound;
-    # any other source only to the bound that holds for every source.
+    # An engine without Resource Explorer (or forced to services) is held to the services bound,
+    # forced explorer to the aggregator view's own, auto only to the bound that holds for every source.
     def model_of(source: str | None) -> str:
-        return "services" if source == "services" or not supports_source else "any"
+        if not supports_source:
+            return "services"
+        return source if source in ("services", "explorer") else "any"
 
     sources: list[str | None] = list(opts.sources) or [None]
     by_type: dict[str, int] = facts["truth_by_type"]
@@ -278,8 +280,7 @@ def run(opts: RunOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
         "bound": bounds[model_of(sources[0])], "bounds": bounds,
         "tools": tools, "runs": runs, "notes": list(opts.notes),
     }
-    if len(orgsync_tools) > 1 and any(model_of(s) != model_of(sources[0]) for s in sources):
-        other = next(model_of(s) for s in sources if model_of(s) != model_of(sources[0]))
+    for other in dict.fromkeys(model_of(s) for s in sources if model_of(s) != model_of(sources[0])):
         data["notes"].append(f"efficiency of the {other}-model tools is against the {other} bound: "
                              f"**{bounds[other]['seconds']:,.1f} s**")
     head = tools[first]

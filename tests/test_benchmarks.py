@@ -122,3 +122,38 @@ def test_incremental_benchmark_compares_both_syncs_after_one_mutation(tmp_path: 
     assert data["incremental"]["argv"][-1] == "--incremental"
     assert data["incremental"]["refresh"]  # the tally says what was refreshed and why
     assert set(data["ratios"]) >= {"wall_s", "api_calls"}
+
+
+def test_the_explorer_bound_puts_what_the_aggregator_view_lists_on_its_one_quota() -> None:
+    world = World("small")
+    ex = world.explorer
+    [view] = [v for vs in ex.views.values() for v in vs if v.scope == "org"]
+    inv = world.inventory
+    # The simulator's own answer to "what can the org view return", IAM and S3 left to their APIs.
+    listed = sum(inv.counts[s] for s in ex.scopes(view, [], 0)
+                 if inv.info(s).rtype.service not in ("iam", "s3") and not inv.info(s).rtype.is_global)
+    assert listed > 0
+    explorer, anything, services = (compute_bound(world, m) for m in ("explorer", "any", "services"))
+    assert explorer.calls_by_op["resource-explorer-2:ListResources"] == -(-listed // 1000)
+    assert "resource-explorer-2:ListResources" not in anything.calls_by_op
+    # The types the view lists leave their service APIs; IAM's and S3's calls stay as they are.
+    assert explorer.calls_by_op.get("ec2:DescribeInstances", 0) < services.calls_by_op["ec2:DescribeInstances"]
+    for op in ("iam:ListPolicyTags", "s3:ListBuckets", "s3:GetBucketTagging"):
+        assert explorer.calls_by_op[op] == services.calls_by_op[op], op
+    assert explorer.seconds >= anything.seconds
+
+
+def test_the_explorer_bound_without_resource_explorer_is_the_services_bound() -> None:
+    world = World("small", {"explorer": {"enabled": False}})
+    explorer, services = compute_bound(world, "explorer"), compute_bound(world, "services")
+    assert explorer.calls_by_op == services.calls_by_op
+    assert explorer.seconds == services.seconds
+
+
+def test_sso_org_500_is_where_a_forced_aggregator_waits_on_its_own_quota() -> None:
+    world = World("sso-org-500")
+    explorer, anything = compute_bound(world, "explorer"), compute_bound(world, "any")
+    assert explorer.limiting[0]["bucket"] == "resource-explorer-2:*"
+    assert explorer.seconds > 1.2 * anything.seconds  # room for auto's member views to show
+    # On org-500 the same organization's IAM policies bound every source alike.
+    assert compute_bound("org-500", "explorer").limiting[0]["bucket"] == "iam:*"

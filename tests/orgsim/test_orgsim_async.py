@@ -55,7 +55,7 @@ async def test_aioboto3_through_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_builtin_scenarios_load_quickly() -> None:
     names = orgsim.builtin_names()
     assert {"demo", "small", "org-500", "org-2000", "hot-account", "no-explorer",
-            "throttle-storm"} <= set(names)
+            "throttle-storm", "sso-org-500"} <= set(names)
     for name in names:
         world = orgsim.World(name)
         assert world.summary()["accounts"] >= 10
