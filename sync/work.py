@@ -230,7 +230,7 @@ class WorkPlanner:
         if not found:
             return {}
         units, decided = plan_units(found)
-        counted, failures = await count_units(self._call, units, {k: held for k, (_, held) in found.items()})
+        counted, failures = await count_units(self._call, units)
         for code, n in failures.items():
             self._count_failures[code] = self._count_failures.get(code, 0) + n
         return {**decided, **counted}

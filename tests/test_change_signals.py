@@ -26,7 +26,6 @@ from sync.explorer.signals import (
     count_units,
     judge,
     plan_units,
-    worth_splitting,
 )
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.refresh import (
@@ -91,30 +90,30 @@ def test_member_view_counts_without_an_account_filter() -> None:
     assert [u.query for u in units] == ["region:eu-west-1 resourcetype:ec2:instance resourcetype:rds:db"]
 
 
-def unit(accounts: tuple[str, ...], regions: tuple[str, ...], types: tuple[str, ...], each: int) -> tuple[CountUnit, dict[ScopeKey, int]]:
-    expected = {ScopeKey(a, r, t): each for a in accounts for r in regions for t in types}
-    return CountUnit(AGG, accounts, regions, types, sum(expected.values())), expected
+def unit(accounts: tuple[str, ...], regions: tuple[str, ...], types: tuple[str, ...], each: int) -> CountUnit:
+    return CountUnit(AGG, accounts, regions, types, each * len(accounts) * len(regions) * len(types))
 
 
-def test_judge_unchanged_changed_split_over_cap_and_failed() -> None:
-    small, expected = unit(("111",), ("r1",), ("a", "b"), 50)
-    decided, halves = judge(small, Answer(100, True), expected)
-    assert not halves and {d.label for d in decided.values()} == {COUNT_UNCHANGED}
+def test_judge_unchanged_changed_over_cap_and_failed() -> None:
+    small = unit(("111",), ("r1",), ("a", "b"), 50)
+    decided = judge(small, Answer(100, True))
+    assert {d.label for d in decided.values()} == {COUNT_UNCHANGED}
     assert not any(d.refresh for d in decided.values())
-    decided, halves = judge(small, Answer(101, True), expected)
-    assert not halves and {d.label for d in decided.values()} == {COUNT_CHANGED}
+    decided = judge(small, Answer(101, True))
+    assert {d.label for d in decided.values()} == {COUNT_CHANGED}
     assert all(d.refresh and "count 101, the catalog holds 100" in d.reason for d in decided.values())
 
-    big, expected = unit(("111", "222"), ("r1",), ("a",), 450)
-    assert worth_splitting(900) and not worth_splitting(300)
-    decided, halves = judge(big, Answer(899, True), expected)
-    assert decided == {} and [h.accounts for h in halves] == [("111",), ("222",)]
+    # A changed unit is re-listed whole: at most 1,000 resources, one or two pages of 999.
+    big = unit(("111", "222"), ("r1",), ("a",), 450)
+    decided = judge(big, Answer(899, True))
+    assert set(decided) == {ScopeKey("111", "r1", "a"), ScopeKey("222", "r1", "a")}
+    assert {d.label for d in decided.values()} == {COUNT_CHANGED}
 
-    one, expected = unit(("111",), ("r1",), ("a",), 990)
-    decided, halves = judge(one, Answer(1000, False), expected)  # grew past what Search counts
-    assert not halves and decided[ScopeKey("111", "r1", "a")].label == COUNT_OVER_CAP
+    one = unit(("111",), ("r1",), ("a",), 990)
+    decided = judge(one, Answer(1000, False))  # grew past what Search counts
+    assert decided[ScopeKey("111", "r1", "a")].label == COUNT_OVER_CAP
 
-    decided, _ = judge(small, Answer(None, False, "ThrottlingException"), expected)
+    decided = judge(small, Answer(None, False, "ThrottlingException"))
     assert {d.label for d in decided.values()} == {COUNT_FAILED} and all(d.refresh for d in decided.values())
 
 
@@ -140,7 +139,7 @@ class FakeSearch:
         return {"Count": {"TotalResources": min(total, 1000), "Complete": total <= 1000}, "Resources": []}
 
 
-def test_counting_descends_to_the_changed_area_only() -> None:
+def test_counting_refreshes_the_changed_unit_only() -> None:
     found = grid(AGG, ["111", "222", "333", "444"], ["r1", "r2"], ["a", "b", "c"], 100)  # 600 per account
     expected = {k: held for k, (_, held) in found.items()}
     truth = dict(expected)
@@ -148,16 +147,14 @@ def test_counting_descends_to_the_changed_area_only() -> None:
     search = FakeSearch(truth, failing="444")
     units, decided = plan_units(found)
     assert decided == {} and len(units) == 4  # 600 + 600 > 1,000: one unit per account
-    decided, failures = asyncio.run(count_units(search, units, expected))
+    decided, failures = asyncio.run(count_units(search, units))
     refreshed = {k for k, d in decided.items() if d.refresh and d.label == COUNT_CHANGED}
-    # 333 changed (601 resources: asking its two regions is cheaper than listing it); r2 holds
-    # 301, cheaper to list than to split again.
-    assert refreshed == {ScopeKey("333", "r2", t) for t in "abc"}
+    # 333 changed: its 600 resources are one page of 999 to list again, no more than a half would be.
+    assert refreshed == {k for k in found if k.account_id == "333"}
     assert {k for k, d in decided.items() if d.label == COUNT_FAILED} == {k for k in found if k.account_id == "444"}
     assert failures == {"ThrottlingException": 1}
-    assert {k for k, d in decided.items() if not d.refresh} == {k for k in found if k.account_id in ("111", "222")} | \
-        {ScopeKey("333", "r1", t) for t in "abc"}
-    assert len(search.queries) == 6  # 4 accounts, then 333's two regions
+    assert {k for k, d in decided.items() if not d.refresh} == {k for k in found if k.account_id in ("111", "222")}
+    assert len(search.queries) == 4  # one count per unit, no second round
 
 
 def test_select_due_keeps_only_what_the_signal_or_the_policy_refreshes() -> None:

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from sync.explorer.coverage import Coverage, IndexInfo, ViewInfo
-from sync.explorer.planner import AccountPlanInput, AggregatorBacklog, book_aggregator, plan_account_batch
+from sync.explorer.planner import (
+    PAGE_SIZE,
+    AccountPlanInput,
+    AggregatorBacklog,
+    book_aggregator,
+    plan_account_batch,
+)
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.scheduler import RoundRobinQueue
 
@@ -115,7 +121,7 @@ def test_small_areas_leave_the_aggregator_once_it_has_a_backlog() -> None:
                                                             for r in ("us-east-1", "eu-west-1")})
     idle = AggregatorBacklog()
     assert set(sources_by_area(plan(cov, backlog=idle)).values()) == {"explorer-aggregator"}
-    assert idle.pages == pytest.approx(4 * 200 / 500)  # booked for the next batch
+    assert idle.pages == pytest.approx(4 * 200 / PAGE_SIZE)  # booked for the next batch
     busy = AggregatorBacklog(pages=30)  # ten seconds of queue at 3 calls/s
     assert set(sources_by_area(plan(cov, backlog=busy)).values()) == {"explorer-member"}
     assert busy.pages == 30
@@ -186,7 +192,7 @@ def test_booking_counts_each_aggregator_area_once_and_nothing_else() -> None:
     items = plan(cov, backlog=AggregatorBacklog(pages=1_000))  # busy: no member views here anyway
     fresh = AggregatorBacklog()
     book_aggregator(fresh, items, cov, {(A, "us-east-1"): 500})
-    assert fresh.pages == pytest.approx((1_000 + 250 + 500) / 500)
+    assert fresh.pages == pytest.approx((1_000 + 250 + 500) / PAGE_SIZE)
     fresh = AggregatorBacklog()
     book_aggregator(fresh, [i for i in items if not isinstance(i, ExplorerQuery)], cov, {})
     assert fresh.pages == 0

@@ -19,9 +19,9 @@ from sync.doctor.explorer_checks import (
 )
 from sync.doctor.model import CallError
 from sync.doctor.probe import Prober
+from sync.explorer.planner import PAGE_SIZE
 
 SERVICE = "resource-explorer-2"
-PAGE = 500  # ListResources gives no NextToken at MaxResults=1000
 MEMBERS_PER_CALL = 10  # ListIndexesForMembers takes 1-10 account ids
 
 
@@ -100,7 +100,7 @@ async def _count(prober: Prober, ev: ExplorerEvidence, label: str, view: ViewInf
                  max_pages: int) -> None:
     """Count a type in the view, stopping once it is clearly not far below the baseline."""
     enough = VOLUME_RATIO * ev.baseline[rtype]
-    params: dict[str, Any] = {"ViewArn": view.arn, "MaxResults": PAGE,
+    params: dict[str, Any] = {"ViewArn": view.arn, "MaxResults": PAGE_SIZE,
                               "Filters": {"FilterString": f"resourcetype:{rtype}"}}
     counted = 0
     for _ in range(max_pages):

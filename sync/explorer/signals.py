@@ -12,9 +12,10 @@ What AWS offers, and what this is built on:
 A unit is a rectangle accounts x regions x types on one view, every scope of which is a
 candidate (completed before and younger than its interval), so its query counts exactly those
 scopes and its expected count is what the catalog holds for them. Units are packed up to 1,000
-expected resources and the 1,280-character QueryString. A unit whose count differs is split in
-two while asking both halves costs less quota time than re-listing the unit; otherwise its
-scopes are refreshed. The planning and judging functions are pure; `count_units` is the I/O.
+expected resources and the 1,280-character QueryString. A unit whose count differs has all its
+scopes refreshed: re-listing at most 1,000 resources takes one or two ListResources pages of 999,
+and asking its halves (another round of Search calls) could save one page at most. The planning
+and judging functions are pure; `count_units` is the I/O.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from catalog.state import ScopeMemory
 from sync.aws.errors import error_code
-from sync.aws.limits import limit_for
-from sync.explorer.planner import PAGE_SIZE
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.refresh import (
     COUNT_CHANGED,
@@ -46,8 +45,6 @@ Call = Callable[[str, str, str, dict[str, Any]], Awaitable[dict[str, Any]]]  # (
 
 SEARCH_CAP = 1000  # Count.TotalResources never exceeds 1,000
 QUERY_MAX = 1280  # Search QueryString length (botocore model)
-SEARCH_SECONDS = 1 / limit_for("resource-explorer-2", "Search").rate
-LIST_SECONDS_PER_RESOURCE = 1 / (PAGE_SIZE * limit_for("resource-explorer-2", "ListResources").rate)
 # AWS answers these after the caller's retries; any of them only means "no signal": refresh.
 SIGNAL_ERRORS = (ClientError, BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 
@@ -118,7 +115,7 @@ def _unit(view: ViewRef, accounts: Sequence[str], regions: Sequence[str], types:
     return CountUnit(view, tuple(accounts), tuple(regions), tuple(types), total)
 
 
-def split(unit: CountUnit, expected: Mapping[ScopeKey, int]) -> tuple[CountUnit, CountUnit] | None:
+def _split(unit: CountUnit, expected: Mapping[ScopeKey, int]) -> tuple[CountUnit, CountUnit] | None:
     """Two halves along the first dimension with more than one value; None for a single scope."""
     dims = [unit.accounts, unit.regions, unit.types]
     for i, values in enumerate(dims):
@@ -137,7 +134,7 @@ def _settle(unit: CountUnit, expected: Mapping[ScopeKey, int]) -> tuple[list[Cou
     """Units Search can count (split until they can), and decisions for scopes it never can."""
     if unit.expected <= SEARCH_CAP and len(unit.query) <= QUERY_MAX:
         return [unit], {}
-    halves = split(unit, expected)
+    halves = _split(unit, expected)
     if halves is None:
         return [], _over_cap(unit, f"held {unit.expected} resources at its last sync: a Search count stops "
                                    "at 1,000, so this scope is always listed")
@@ -200,29 +197,20 @@ def _pack(atoms: Sequence[CountUnit]) -> list[CountUnit]:
     return out
 
 
-def worth_splitting(resources: int) -> bool:
-    """Asking two halves costs less quota time than listing `resources` again."""
-    return 2 * SEARCH_SECONDS < resources * LIST_SECONDS_PER_RESOURCE
-
-
-def judge(unit: CountUnit, answer: Answer,
-          expected: Mapping[ScopeKey, int]) -> tuple[dict[ScopeKey, RefreshDecision], list[CountUnit]]:
-    """Decisions for the unit's scopes, or the halves to ask next."""
+def judge(unit: CountUnit, answer: Answer) -> dict[ScopeKey, RefreshDecision]:
+    """Decisions for the unit's scopes: all refreshed unless the count is complete and unchanged."""
     keys = unit.keys
     if answer.error is not None or answer.total is None:
         detail = f"Resource Explorer Search count failed ({answer.error}) for {unit.describe()}"
-        return {k: RefreshDecision(True, COUNT_FAILED, detail) for k in keys}, []
+        return {k: RefreshDecision(True, COUNT_FAILED, detail) for k in keys}
     if answer.complete and answer.total == unit.expected:
         detail = f"Resource Explorer count unchanged ({answer.total}) for {unit.describe()}"
-        return {k: RefreshDecision(False, COUNT_UNCHANGED, detail) for k in keys}, []
-    halves = split(unit, expected) if worth_splitting(max(unit.expected, answer.total)) else None
-    if halves is not None:
-        return {}, list(halves)
+        return {k: RefreshDecision(False, COUNT_UNCHANGED, detail) for k in keys}
     if not answer.complete:
         return _over_cap(unit, f"Resource Explorer counts over 1,000 for {unit.describe()}, "
-                               f"the catalog holds {unit.expected}"), []
+                               f"the catalog holds {unit.expected}")
     detail = f"Resource Explorer count {answer.total}, the catalog holds {unit.expected} for {unit.describe()}"
-    return {k: RefreshDecision(True, COUNT_CHANGED, detail) for k in keys}, []
+    return {k: RefreshDecision(True, COUNT_CHANGED, detail) for k in keys}
 
 
 async def _ask(call: Call, unit: CountUnit) -> Answer:
@@ -239,25 +227,18 @@ async def _ask(call: Call, unit: CountUnit) -> Answer:
     return Answer(int(total), count.get("Complete") is True)
 
 
-async def count_units(call: Call, units: Sequence[CountUnit], expected: Mapping[ScopeKey, int]
-                      ) -> tuple[dict[ScopeKey, RefreshDecision], dict[str, int]]:
-    """Ask each unit's count, halving changed units as `judge` says, until every scope is decided.
+async def count_units(call: Call, units: Sequence[CountUnit]) -> tuple[dict[ScopeKey, RefreshDecision], dict[str, int]]:
+    """Ask each unit's count, all at once, and judge every scope by its unit's answer.
 
     Returns the decisions and, per error code, how many counts failed (their scopes are refreshed).
     """
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_ask(call, unit)) for unit in units]
     decided: dict[ScopeKey, RefreshDecision] = {}
     failures: dict[str, int] = {}
-    pending = list(units)
-    while pending:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_ask(call, unit)) for unit in pending]
-        following: list[CountUnit] = []
-        for unit, task in zip(pending, tasks):
-            answer = task.result()
-            if answer.error is not None:
-                failures[answer.error] = failures.get(answer.error, 0) + 1
-            decisions, halves = judge(unit, answer, expected)
-            decided.update(decisions)
-            following += halves
-        pending = following
+    for unit, task in zip(units, tasks):
+        answer = task.result()
+        if answer.error is not None:
+            failures[answer.error] = failures.get(answer.error, 0) + 1
+        decided.update(judge(unit, answer))
     return decided, failures

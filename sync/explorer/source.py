@@ -1,7 +1,7 @@
 """List one ExplorerQuery: ListResources page by page, results split into their scopes.
 
-ListResources, never Search (Search stops at the first 1,000 matches). Page size 500: the API
-returns no NextToken when MaxResults is 1000. Loop until NextToken is null.
+ListResources, never Search (Search stops at the first 1,000 matches). Page size 999 (PAGE_SIZE):
+the API returns no NextToken when MaxResults is 1000. Loop until NextToken is null.
 """
 
 from __future__ import annotations
