@@ -8,6 +8,7 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -288,7 +289,7 @@ async def test_s3_location_only_for_buckets_without_bucket_region_and_tags_in_th
         location={"acme-legacy": {"LocationConstraint": "EU"}},
     )
     out = await collect("s3:bucket", aws, region="us-east-1")
-    assert aws.ops("ListBuckets") == [{"MaxBuckets": 1000}]
+    assert aws.ops("ListBuckets") == [{"MaxBuckets": 10_000}]
     assert aws.ops("GetBucketLocation") == [{"Bucket": "acme-legacy"}]  # acme-logs had BucketRegion
     assert aws.regions_of("GetBucketLocation") == ["us-east-1"]
     tagging_regions = {p["Bucket"]: r for r, _, op, p in aws.calls if op == "GetBucketTagging"}
@@ -327,7 +328,7 @@ async def test_s3_continuation_token_pagination() -> None:
         "GetBucketTagging": lambda params: client_error("NoSuchTagSet", "none", 404),
     })
     out = await collect("s3:bucket", aws, region="us-east-1")
-    assert aws.ops("ListBuckets") == [{"MaxBuckets": 1000}, {"MaxBuckets": 1000, "ContinuationToken": "ct-1"}]
+    assert aws.ops("ListBuckets") == [{"MaxBuckets": 10_000}, {"MaxBuckets": 10_000, "ContinuationToken": "ct-1"}]
     assert aws.ops("GetBucketLocation") == []
     assert [[r.name for r in p] for p in out] == [["a"], ["b"]]
 
@@ -448,3 +449,9 @@ async def test_a_non_client_error_propagates() -> None:
 
     with pytest.raises(EndpointConnectionError):
         await collect("ec2:instance", FakeAws({"DescribeInstances": broken}))
+
+
+def test_s3_lists_buckets_in_the_largest_page_the_api_allows() -> None:
+    # Each page's tag calls wait for the page: fewer, larger pages keep every region's quota busy.
+    model = botocore.session.get_session().get_service_model("s3").operation_model("ListBuckets")
+    assert spec_for("s3:bucket").page_size == model.input_shape.members["MaxBuckets"].metadata["max"]

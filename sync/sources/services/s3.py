@@ -45,7 +45,10 @@ SPECS = (
         service="s3",
         is_global=True,
         list_operation="ListBuckets",
-        page_size=1000,
+        # The largest page (MaxBuckets 1-10,000, the default bucket quota): a page's tag calls all
+        # wait for the page, and names that sort by region made a 1,000-bucket page read one
+        # region's tags at that region's rate while the other regions' quotas stood idle.
+        page_size=10_000,
         # Only for endpoints that leave BucketRegion out of ListBuckets (older APIs, emulators).
         describe=DescribeCall(
             operation="GetBucketLocation",
