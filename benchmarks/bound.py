@@ -71,7 +71,6 @@ LIST_CALLS: dict[str, tuple[str, int, tuple[str, ...]]] = {
 ANY_SOURCE_OPS = frozenset({"ListPolicyTags", "GetAccountAuthorizationDetails"})
 MODELS = ("services", "any", "explorer")
 EXPLORER_PAGE = 1000  # ListResources' largest page
-EXPLORER_LISTED_BY_API = frozenset({"iam", "s3"})  # every mode: IAM tags, and ListBuckets' complete list
 
 BucketKey = tuple[str, str, str, str]  # (account id, region or "global", service, bucket name)
 
@@ -203,14 +202,11 @@ def org_walk(world: World) -> tuple[int, dict[str, int]]:
     return count, found
 
 
-def _aggregator_areas(world: World) -> dict[str, set[tuple[int, str]]]:
-    """Resource type -> (account, region) pairs the organization's aggregator view lists."""
+def _aggregator_areas(world: World) -> set[tuple[int, str]]:
+    """(account, region) pairs the organization's aggregator view lists (none without the view)."""
     ex = world.explorer
     views = [v for vs in ex.views.values() for v in vs if v.scope == "org" and not v.filter]
-    if not views:
-        return {}
-    areas = set(ex.coverage(views[0]))
-    return {t: areas for t in ex.supported}
+    return set(ex.coverage(views[0])) if views else set()
 
 
 def _pages(n: int, page: int) -> int:
@@ -239,7 +235,8 @@ def compute_bound(scenario: str | World, model: str = "services",
     world = scenario if isinstance(scenario, World) else World(scenario)
     inv, org = world.inventory, world.org
     loads = _Loads(world)
-    aggregated = _aggregator_areas(world) if model == "explorer" else {}
+    aggregated = _aggregator_areas(world) if model == "explorer" else set()
+    aggregated_types = frozenset(world.explorer.supported) if aggregated else frozenset()
     aggregator_resources = 0
     wanted = [rt for rt in inv.types if types is None or rt.rtype in types]
     longest = 0
@@ -257,14 +254,7 @@ def compute_bound(scenario: str | World, model: str = "services",
             service = rt.service
             if model == "any" and not ANY_SOURCE_OPS & {op, *per_item}:
                 continue
-            if model == "explorer" and service not in EXPLORER_LISTED_BY_API and not rt.is_global:
-                regions = [r for r in acct.regions if (a, r) in aggregated.get(rt.rtype, ())
-                           and (a == 0 or r not in acct.scp_denied)]
-                aggregator_resources += sum(inv.counts[inv.account_scopes(a, r, rt.rtype)] for r in regions)
-                left = [r for r in acct.regions if r not in regions]
-            else:
-                left = list(acct.regions)
-            if rt.rtype == "s3:bucket":
+            if rt.rtype == "s3:bucket":  # every mode: ListBuckets is the only complete list
                 n = sum(inv.counts[inv.account_scopes(a, r, rt.rtype)] for r in acct.regions)
                 if model != "any":
                     loads.add(a, home_region, service, op, _pages(n, size))
@@ -273,6 +263,11 @@ def compute_bound(scenario: str | World, model: str = "services",
                         loads.add(a, r, service, per_item[0], inv.counts[inv.account_scopes(a, r, rt.rtype)])
                 longest = max(longest, _pages(n, size))
                 continue
+            left = acct.regions
+            if model == "explorer" and rt.rtype in aggregated_types and rt.tags_in_explorer:
+                listed = [r for r in acct.regions if (a, r) in aggregated and (a == 0 or r not in acct.scp_denied)]
+                aggregator_resources += sum(inv.counts[inv.account_scopes(a, r, rt.rtype)] for r in listed)
+                left = [r for r in acct.regions if r not in listed]
             every_call = model != "any"
             for region in ((GLOBAL,) if rt.is_global else left):
                 n = inv.counts[inv.account_scopes(a, region, rt.rtype)]
