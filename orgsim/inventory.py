@@ -14,7 +14,7 @@ over scopes in proportion to their size, appended after the scope's existing pos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -26,6 +26,19 @@ from orgsim.tags import TagTable
 
 GLOBAL = "global"
 
+
+
+def _regional_growth(types: Sequence[ResourceType], bases: Sequence[float]) -> float:
+    """How much an account's regional types grow to take what its global types hold over quota.
+
+    A skewed account can be given more IAM entities than AWS lets one account hold (5,000
+    roles); the excess moves to the account's regional types, so the account keeps the size its
+    scenario gives it and only its mix changes. 1.0 when nothing is over quota.
+    """
+    over = sum(max(0.0, base - rt.per_account_max) for rt, base in zip(types, bases, strict=True)
+               if rt.is_global and rt.per_account_max is not None)
+    regional = sum(base for rt, base in zip(types, bases, strict=True) if not rt.is_global)
+    return 1.0 + over / regional if over and regional else 1.0
 
 class MutationError(ValueError):
     """The requested mutation cannot be applied (e.g. every base resource was already used)."""
@@ -137,15 +150,18 @@ class Inventory:
                 ri = self.region_index[r]
                 rw[ri] = 1.0 if not rw else 0.2 + 0.8 * unit(sub(seed, "region-size", a, ri))
             rsum = sum(rw.values()) or 1.0
+            bases = [total * wa * tw[t] / twsum for t in range(self.K)]
+            grow = _regional_growth(self.types, bases)
             for t, rt in enumerate(self.types):
-                base = total * wa * tw[t] / twsum
+                base = bases[t]
                 if rt.is_global:
                     s = self.scope_index(a, self.GLOBAL_R, t)
-                    counts[s] = stochastic_round(base, sub(seed, "count", s))
+                    n = stochastic_round(base, sub(seed, "count", s))
+                    counts[s] = n if rt.per_account_max is None else min(n, rt.per_account_max)
                     continue
                 for ri, w in rw.items():
                     s = self.scope_index(a, ri, t)
-                    counts[s] = stochastic_round(base * w / rsum, sub(seed, "count", s))
+                    counts[s] = stochastic_round(base * grow * w / rsum, sub(seed, "count", s))
         return counts
 
     def info(self, s: int) -> ScopeInfo:

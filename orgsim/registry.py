@@ -53,6 +53,9 @@ class ResourceType:
     mutable: bool = True  # takes part in mutate()
     tags_in_explorer: bool = True  # IAM tags are never indexed by Resource Explorer
     in_tagging_api: bool = True
+    # The most an account can hold under AWS's own quota (IAM: 5,000 roles), so that a skewed
+    # scenario never builds an account AWS would refuse to create; None: no count quota applies.
+    per_account_max: int | None = None
 
     @property
     def service(self) -> str:

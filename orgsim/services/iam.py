@@ -60,8 +60,11 @@ def _namer(kind: str) -> Callable[[ScopeInfo, int, int], str]:
     return name
 
 
-for _kind, _weight, _taggable in (("role", 10.0, True), ("user", 3.0, True),
-                                  ("group", 1.0, False), ("policy", 4.0, True)):
+# The per-account maxima are AWS's: 5,000 roles and customer managed policies (the highest quota
+# Service Quotas grants), 5,000 users (fixed) and 500 groups, from "IAM object quotas" in
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+for _kind, _weight, _taggable, _most in (("role", 10.0, True, 5000), ("user", 3.0, True, 5000),
+                                         ("group", 1.0, False, 500), ("policy", 4.0, True, 5000)):
     register_type(
         ResourceType(
             rtype=f"iam:{_kind}",
@@ -73,6 +76,7 @@ for _kind, _weight, _taggable in (("role", 10.0, True), ("user", 3.0, True),
             mutable=_taggable,  # groups have no tags to change; they stay as generated
             tags_in_explorer=False,
             in_tagging_api=False,
+            per_account_max=_most,
         )
     )
 
