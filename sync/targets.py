@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sync.aws.clients import ClientPool
@@ -149,6 +149,12 @@ class _Discovery:
             def found(accounts: list[OrgAccount]) -> None:
                 for decision in decide_accounts(accounts, exclude_account_ids=integration.exclude_account_ids,
                                                 only_account_ids=self.only_accounts):
+                    known = self.targets.decisions.get(decision.account.account_id)
+                    if known is not None:
+                        # The walk reports again, with its OU path, an account the flat listing
+                        # already started: keep what has happened to it since (a failure).
+                        self.targets.decide(replace(known, account=decision.account))
+                        continue
                     self.targets.decide(decision)
                     if decision.status == "selected":
                         members.create_task(self.member(integration, decision.account.account_id))

@@ -72,12 +72,15 @@ def test_both_tools_find_the_ground_truth(quick_run: dict[str, Any]) -> None:
 
 
 def test_bound_walk_matches_the_engine_walk(quick_run: dict[str, Any]) -> None:
-    # The bound counts the Organizations calls of the OU walk; the engine must have made exactly
-    # those, plus the ones the simulator throttled.
+    # The bound counts the Organizations calls of the OU walk and of the flat listing before it;
+    # the engine must have made exactly those, plus the ones the simulator throttled.
     [run] = quick_run["runs"]["orgsync[services]"]
     org_calls = sum(n for op, n in run["sim_calls_by_op"].items() if op.startswith("organizations:"))
     org_throttled = sum(n for op, n in run["sim_throttled_by_op"].items() if op.startswith("organizations:"))
-    assert org_calls - org_throttled == quick_run["bound"]["org_walk_calls"]
+    bound = quick_run["bound"]
+    assert bound["account_listing_calls"] > 0
+    assert org_calls - org_throttled == bound["org_walk_calls"] + bound["account_listing_calls"]
+    assert run["sim_calls_by_op"]["organizations:ListAccounts"] >= bound["account_listing_calls"]
 
 
 def test_bucket_time_is_calls_beyond_the_burst_over_the_rate() -> None:
@@ -93,7 +96,10 @@ def test_bound_follows_the_scenario_quotas() -> None:
     slow = compute_bound(World("small", {"quotas": {"scale": 0.1}}))
     assert slow.seconds == pytest.approx(compute_bound(small).seconds * 10, rel=0.05)
     throttled = compute_bound("throttle-storm")
-    assert throttled.walk_critical_path_s > throttled.seconds  # the big account is found late in the walk
+    # The big account is found by the flat listing's first pages, not late in the walk, so it
+    # adds nothing to the walk (171 s when accounts were found by the walk alone).
+    assert throttled.account_listing_calls == 3
+    assert throttled.walk_critical_path_s == throttled.seconds == throttled.org_walk_seconds
     latent = compute_bound(World("small", {"quotas": {"enabled": False}, "latency": {"base_ms": 100}}))
     assert latent.seconds == pytest.approx((latent.org_walk_calls + 3) * 0.1)
 

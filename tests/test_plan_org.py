@@ -105,7 +105,18 @@ ORG_PAGES: dict[tuple[str, str], dict[str | None, dict[str, Any]]] = {
         ou("ou-ab12-deep", "Deep")]}},
     ("ListAccountsForParent", "ou-ab12-deep"): {None: {"Accounts": [acct("600000000000", "sandbox-deep")]}},
     ("ListOrganizationalUnitsForParent", "ou-ab12-deep"): {None: {"OrganizationalUnits": []}},
+    # every account, flat, with an empty page in the middle
+    ("ListAccounts", ""): {
+        None: {"Accounts": [acct("100000000000", "management"), acct("100000000001", "audit"),
+                            acct("200000000000", "prod-core")], "NextToken": "all-1"},
+        "all-1": {"Accounts": [], "NextToken": "all-2"},
+        "all-2": {"Accounts": [acct("300000000000", "payments-prod"),
+                               acct("300000000001", "payments-old", "SUSPENDED"),
+                               acct("500000000000", "sandbox-1"), acct("600000000000", "sandbox-deep")]},
+    },
 }
+ALL_ACCOUNTS = {"100000000000", "100000000001", "200000000000", "300000000000", "300000000001",
+                "500000000000", "600000000000"}
 
 
 class FakeOrganizations:
@@ -159,8 +170,10 @@ async def test_walk_organization_tree_paths_and_excluded_subtree() -> None:
     assert not {"500000000000", "600000000000"} & set(paths)
     assert tree.excluded_ous == (("ou-ab12-sandbox", "Root/Sandbox"),)
     assert tree.seen_ou_ids == {"ou-ab12-prod", "ou-ab12-sandbox", "ou-ab12-empty", "ou-ab12-pay"}
-    # accounts are reported parent by parent as they are found (empty parents report nothing)
+    # accounts are reported parent by parent as they are found (empty parents report nothing);
+    # with an OU excluded there is no flat listing, which would name the excluded OU's accounts
     assert batches == [["100000000000", "100000000001"], ["200000000000"], ["300000000000", "300000000001"]]
+    assert "ListAccounts" not in {op for op, _ in fake.calls}
     # One call at a time: the Organizations quota's burst of 2 absorbs no bunching (tried 3 in
     # flight: org-500's critical account then started at 52 s instead of 10 s).
     assert fake.peak == 1
@@ -210,6 +223,24 @@ async def test_walk_organization_pages_until_next_token_is_null() -> None:
                 if op == "ListOrganizationalUnitsForParent" and p["ParentId"] == "r-ab12"]
     assert root_ous == [None, "ou-1", "ou-2"]
     assert all(p.get("MaxResults") == 20 for op, p in fake.calls if op.startswith("List"))
+
+
+async def test_without_an_excluded_ou_every_account_is_handed_over_before_the_walk() -> None:
+    fake = FakeOrganizations()
+    batches: list[tuple[int, dict[str, str]]] = []
+    tree = await walk_organization(fake.call, [], on_accounts=lambda found: batches.append(
+        (len(fake.calls), {a.account_id: a.ou_path for a in found})))
+    ops = [op for op, _ in fake.calls]
+    assert ops[:5] == ["DescribeOrganization", "ListAccounts", "ListAccounts", "ListAccounts", "ListRoots"]
+    assert [p.get("NextToken") for op, p in fake.calls if op == "ListAccounts"] == [None, "all-1", "all-2"]
+    calls_before, first = batches[0]
+    assert calls_before == 4 and set(first) == ALL_ACCOUNTS
+    assert set(first.values()) == {""}  # the flat listing knows no OU
+    # The walk then hands each account over again, with its path.
+    walked = {a: path for _, batch in batches[1:] for a, path in batch.items()}
+    assert walked == {a.account_id: a.ou_path for a in tree.accounts}
+    assert set(walked) == ALL_ACCOUNTS and walked["600000000000"] == "Root/Sandbox/Deep"
+    assert fake.peak == 1
 
 
 async def test_walk_without_exclusions_finds_the_nested_sandbox_accounts() -> None:

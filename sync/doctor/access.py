@@ -131,7 +131,7 @@ def _organization(ev: AccessEvidence) -> CheckResult:
                if not_org else
                "Run with the management account's credentials (or a delegated administrator's), or set "
                "management_account_role_arn to a role there that may call organizations:DescribeOrganization, "
-               "ListRoots, ListOrganizationalUnitsForParent and ListAccountsForParent (`orgsync iam-policy "
+               "ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent and ListAccounts (`orgsync iam-policy "
                "--role management`).")
         return CheckResult("access.organization", title, Status.ERROR, "listing the organization failed",
                            evidence=(ev.unreachable.describe(),), remediation=fix)

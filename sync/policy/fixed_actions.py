@@ -40,6 +40,7 @@ FIXED_ACTIONS: tuple[FixedAction, ...] = (
     FixedAction("organization", "organizations:ListRoots"),
     FixedAction("organization", "organizations:ListOrganizationalUnitsForParent"),
     FixedAction("organization", "organizations:ListAccountsForParent"),
+    FixedAction("organization", "organizations:ListAccounts"),
     FixedAction("assume-member-role", "sts:AssumeRole", "member-role"),
     FixedAction("assume-management-role", "sts:AssumeRole", "management-role"),
     FixedAction("explorer", "resource-explorer-2:ListResources"),
