@@ -7,7 +7,7 @@ ACTIVE accounts are synced (the `State` field; the retired `Status` field is rea
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,17 +43,20 @@ class OrgTree:
 ListCall = Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any]]]
 
 
-async def _all_pages(call: ListCall, operation: str, params: dict[str, Any], key: str) -> list[Mapping[str, Any]]:
+async def _pages(call: ListCall, operation: str, params: dict[str, Any], key: str) -> AsyncIterator[list[Mapping[str, Any]]]:
     # Organizations may answer an empty page that still carries a NextToken: loop until it is null.
-    out: list[Mapping[str, Any]] = []
     params = dict(params, MaxResults=20)
     while True:
         page = await call(operation, params)
-        out.extend(page.get(key) or ())
+        yield list(page.get(key) or ())
         token = page.get("NextToken")
         if not token:
-            return out
+            return
         params["NextToken"] = token
+
+
+async def _all_pages(call: ListCall, operation: str, params: dict[str, Any], key: str) -> list[Mapping[str, Any]]:
+    return [item async for page in _pages(call, operation, params, key) for item in page]
 
 
 def account_state(raw: Mapping[str, Any]) -> str:
@@ -79,8 +82,8 @@ async def walk_organization(
     working on them before the walk ends; `on_organization` gets (organization id, management id).
 
     When no OU is excluded, every account counts wherever it sits, so the accounts are first
-    listed flat (`ListAccounts`, 20 a call) and handed over without their OU path; the walk then
-    hands each over again with its path. On org-2000 the last account is known after 100 calls
+    listed flat (`ListAccounts`, 20 a call) and handed over page by page without their OU path;
+    the walk then hands each over again with its path. On org-2000 the last account is known after 100 calls
     (~50 s at the quota) instead of the walk's 324 (~160 s), and one account among the last the
     walk finds held the sync's longest scope.
     """
@@ -89,10 +92,9 @@ async def walk_organization(
         on_organization(str(org.get("Id") or ""), str(org.get("MasterAccountId") or ""))
     excluded = frozenset(exclude_ou_ids)
     if not excluded:
-        flat = [_org_account(raw, parent_id="", path="")
-                for raw in await _all_pages(call, "ListAccounts", {}, "Accounts")]
-        if on_accounts is not None and flat:
-            on_accounts(flat)
+        async for page in _pages(call, "ListAccounts", {}, "Accounts"):
+            if on_accounts is not None and page:
+                on_accounts([_org_account(raw, parent_id="", path="") for raw in page])
     roots = await _all_pages(call, "ListRoots", {}, "Roots")
     accounts: list[OrgAccount] = []
     skipped: list[tuple[str, str]] = []

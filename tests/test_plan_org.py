@@ -233,11 +233,14 @@ async def test_without_an_excluded_ou_every_account_is_handed_over_before_the_wa
     ops = [op for op, _ in fake.calls]
     assert ops[:5] == ["DescribeOrganization", "ListAccounts", "ListAccounts", "ListAccounts", "ListRoots"]
     assert [p.get("NextToken") for op, p in fake.calls if op == "ListAccounts"] == [None, "all-1", "all-2"]
-    calls_before, first = batches[0]
-    assert calls_before == 4 and set(first) == ALL_ACCOUNTS
-    assert set(first.values()) == {""}  # the flat listing knows no OU
+    # Page by page (the empty page hands over nothing), before the walk's first call.
+    assert [(n, sorted(batch)) for n, batch in batches[:2]] == [
+        (2, ["100000000000", "100000000001", "200000000000"]),
+        (4, ["300000000000", "300000000001", "500000000000", "600000000000"]),
+    ]
+    assert {path for _, batch in batches[:2] for path in batch.values()} == {""}  # no OU known yet
     # The walk then hands each account over again, with its path.
-    walked = {a: path for _, batch in batches[1:] for a, path in batch.items()}
+    walked = {a: path for _, batch in batches[2:] for a, path in batch.items()}
     assert walked == {a.account_id: a.ou_path for a in tree.accounts}
     assert set(walked) == ALL_ACCOUNTS and walked["600000000000"] == "Root/Sandbox/Deep"
     assert fake.peak == 1
