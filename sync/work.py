@@ -93,19 +93,19 @@ class WorkPlanner:
     async def run(self) -> None:
         """Plans batches until discovery is done, then closes the work queue.
 
-        Up to PLANS_IN_FLIGHT batches are planned at once. Probing one batch takes a few
-        sequential round trips per account x region (GetIndex, GetDefaultView, GetView, Search)
-        on the members' own quotas: planned one after another, batches fell behind the walk, and
-        on org-2000 an account found at 55 s had its first scope at 192 s (3.4 s per batch).
-        Each batch still queues its global scopes before its own probe.
+        Up to PLANS_IN_FLIGHT batches are probed and planned at once. Probing one batch takes a
+        few sequential round trips per account x region (GetIndex, GetDefaultView, GetView,
+        Search) on the members' own quotas: planned one after another, batches fell behind the
+        walk, and on org-2000 an account found at 55 s had its first scope at 192 s (3.4 s per
+        batch). A batch's global scopes are queued as soon as it is formed, without waiting for
+        a probe slot: when the flat account listing hands over 20 accounts a call, batches wait
+        for slots, and one of them holds the account whose IAM scope is the sync's longest.
         """
         slots = asyncio.Semaphore(PLANS_IN_FLIGHT)
 
         async def plan(batch: list[tuple[str, tuple[str, ...]]]) -> None:
-            try:
-                await self._plan(batch)
-            finally:
-                slots.release()
+            async with slots:
+                await self._plan_late(batch)
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -114,7 +114,6 @@ class WorkPlanner:
                     first = await self._ready.get()
                     if first is None:
                         break
-                    await slots.acquire()
                     batch = [first]
                     while len(batch) < BATCH and not self._ready.empty():
                         nxt = self._ready.get_nowait()
@@ -122,6 +121,7 @@ class WorkPlanner:
                             done = True
                             break
                         batch.append(nxt)
+                    await self._plan_early(batch)
                     group.create_task(plan(batch))
         finally:
             await self.queue.close()
@@ -171,27 +171,30 @@ class WorkPlanner:
         problem = self.coverage.problems[0] if self.coverage.problems else "no Resource Explorer index found"
         return f"Resource Explorer unusable: {problem}"
 
-    async def _plan(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
-        """Queue the batch's work: first the scopes whose source no probe can change, then the rest.
+    async def _plan_early(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Queue the scopes whose source no probe can change, and hold the accounts open.
 
         Global types (IAM, S3) always go to their service API, and on a large organization one
         account's IAM calls are the sync's critical path: they start as soon as the account is
-        found instead of after the batch's Resource Explorer probe. The accounts are held open
-        meanwhile, so finishing their first items does not close clients the probe still uses.
+        found instead of after the batch's Resource Explorer probe. The accounts stay held until
+        `_plan_late`, so finishing their first items does not close clients the probe still uses.
         """
-        accounts = [a for a, _ in batch]
+        self.hold([a for a, _ in batch])
         early = [t for t in self.types if t in self.global_types]
+        if early:
+            await self._plan_types(batch, early, count_accounts=True)
+
+    async def _plan_late(self, batch: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Probe the batch's Resource Explorer coverage, queue its regional scopes, release the hold."""
         late = [t for t in self.types if t not in self.global_types]
-        self.hold(accounts)
         try:
-            if early:
-                await self._plan_types(batch, early, count_accounts=True)
             if late:
                 if self._explorer:
                     await self._probe(batch)
+                early = any(t in self.global_types for t in self.types)
                 await self._plan_types(batch, late, count_accounts=not early)
         finally:
-            for account_id in self.unhold(accounts):
+            for account_id in self.unhold([a for a, _ in batch]):
                 await self.pool.release_account(account_id)
 
     async def _plan_types(self, batch: list[tuple[str, tuple[str, ...]]], types: Collection[str], *,

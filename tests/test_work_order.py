@@ -12,7 +12,7 @@ from sync.progress import Progress
 from sync.scheduler import RoundRobinQueue
 from sync.sources.registry import supported_types
 from sync.usage import AccountUsage
-from sync.work import WorkPlanner
+from sync.work import PLANS_IN_FLIGHT, WorkPlanner
 
 CONFIG = """
 [[integration]]
@@ -138,3 +138,32 @@ async def test_concurrent_batches_probe_the_aggregator_account_once() -> None:
 
 async def _get_nowait(queue: RoundRobinQueue) -> WorkItem | ExplorerQuery | None:
     return await asyncio.wait_for(queue.get(), timeout=5)
+
+
+async def test_global_scopes_do_not_wait_for_a_probe_slot() -> None:
+    # The flat account listing hands over 20 accounts a call, faster than batches are probed:
+    # a batch waiting for a probe slot must not hold back its IAM scopes.
+    planner = _planner(RoundRobinQueue())
+    release = asyncio.Event()
+    probing: list[list[str]] = []
+
+    async def probe(batch: list[tuple[str, tuple[str, ...]]]) -> None:
+        probing.append([a for a, _ in batch])
+        await release.wait()
+
+    planner._probe = probe  # type: ignore[method-assign]
+    accounts = _accounts(10 * (PLANS_IN_FLIGHT + 3))
+    for account in accounts:
+        planner.account_ready(account, ("us-east-1",))
+    planner.discovery_done()
+    running = asyncio.create_task(planner.run())
+    queued: set[tuple[str, str]] = set()
+    while len(queued) < 2 * len(accounts):  # every account's iam:role and s3:bucket
+        item = await _get_nowait(planner.queue)
+        assert item is not None
+        queued |= {(k.account_id, k.resource_type) for k in item.keys}
+    assert len(probing) == PLANS_IN_FLIGHT  # the other batches still wait for a slot
+    assert {t for _, t in queued} == {"iam:role", "s3:bucket"}
+    release.set()
+    await running
+    assert sorted(a for batch in probing for a in batch) == accounts
