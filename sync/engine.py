@@ -24,7 +24,7 @@ from sync.config import Integration
 from sync.aws.errors import error_code
 from sync.explorer.coverage import explorer_record
 from sync.explorer.source import list_query
-from sync.explorer.tagging import apply_tags, areas_of, tags_by_area
+from sync.explorer.tagging import apply_tags, areas_of, tag_listing, tags_by_area
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.progress import Progress
 from sync.scheduler import Item, RoundRobinQueue, ScopeOutput, ScopeResult, run_queue
@@ -148,6 +148,8 @@ async def sync_integration(
 
         async def services_scope(item: WorkItem, stats: CallStats) -> ScopeOutput:
             spec = specs[item.key.resource_type]
+            if item.tags_from == "tagging":
+                spec = dataclasses.replace(spec, tags=None)  # GetResources below brings them
             ctx = ScopeContext(account_id=item.key.account_id, region=item.api_region)
             builder = BatchBuilder(source=item.source, scope_region=item.key.region, owner_tag_key=owner_key)
 
@@ -165,7 +167,23 @@ async def sync_integration(
                            "they are kept with the tags the catalog had, new ones with tags unknown (NULL)")
                 record.warnings.append(warning)
                 progress.warn(warning)
-            return ScopeOutput(builder.rows, builder.batches(), item.source, item.reason)
+            batches = builder.batches()
+            if item.tags_from == "tagging" and builder.rows:
+                batches, failed, unknown = await tag_listing(batches, item.key.account_id, item.key.resource_type,
+                                                             tagging_caller, stats, owner_key)
+                if failed:
+                    codes = "/".join(sorted({error_code(e) or type(e).__name__ for e in failed.values()}))
+                    scope = f"{item.key.account_id} {item.key.region} {item.key.resource_type}"
+                    if unknown == builder.rows:  # nothing came back: the spec's own calls instead
+                        reason = f"Tagging API failed ({codes}): tags through {specs[item.key.resource_type].tags.operation}"  # type: ignore[union-attr]
+                        record.warnings.append(f"{scope}: {reason}")
+                        return await services_scope(dataclasses.replace(item, tags_from="items", reason=reason), stats)
+                    warning = (f"{scope}: the tags of {unknown} resource(s) in {', '.join(sorted(failed))} could not "
+                               f"be read (GetResources: {codes}, e.g. an SCP denying the region); they are kept "
+                               "with the tags the catalog had, new ones with tags unknown (NULL)")
+                    record.warnings.append(warning)
+                    progress.warn(warning)
+            return ScopeOutput(builder.rows, batches, item.source, item.reason)
 
         async def tagging_caller(account_id: str, region: str) -> ApiCaller:
             return await pool.caller(account_id, region, "resourcegroupstaggingapi")

@@ -27,6 +27,9 @@ class WorkItem:
     source: str  # "services"
     api_region: str  # where the list call goes (the home region for global types)
     reason: str
+    # "items": the spec's own per-resource tag call; "tagging": the listing without it, and the
+    # tags of the whole account x region from the Tagging API (GetResources, 100 a call).
+    tags_from: str = "items"
 
     @property
     def keys(self) -> tuple[ScopeKey, ...]:

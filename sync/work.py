@@ -212,6 +212,7 @@ class WorkPlanner:
             services_reason=self._services_reason(),
             # An incremental sync books only what it will list (below), not what it then skips.
             backlog=dataclasses.replace(backlog) if incremental else backlog,
+            choose_tag_source=self.source == "auto",
         )
         if self.previous_scopes is not None:
             signals = await self._change_signals(items, self.previous_scopes)

@@ -1,4 +1,5 @@
-"""Tags from the Tagging API for a view without the tags property (sync/explorer/tagging.py)."""
+"""Tags from the Tagging API: for a view without the tags property, and in auto mode for service-listed
+scopes whose API needs a call per resource for them (sync/explorer/tagging.py, planner.tags_by_cost)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from botocore.exceptions import ClientError
 
 from catalog.staging import STAGED_SCHEMA
 from sync.aws.stats import CallStats
-from sync.explorer.planner import tags_without_view
+from sync.explorer.coverage import Coverage
+from sync.explorer.planner import AccountPlanInput, plan_account_batch, tags_without_view
 from sync.explorer.tagging import apply_tags, areas_of, tags_by_area
-from sync.plan import ScopeKey
+from sync.plan import ScopeKey, WorkItem
 
 A, B = "111111111111", "222222222222"
 
@@ -79,3 +81,25 @@ def test_the_cheaper_tag_source_follows_the_calls_each_spec_makes() -> None:
     assert tags_without_view("dynamodb:table") is None
     reason = tags_without_view("ec2:instance")
     assert reason is not None and "DescribeInstances" in reason  # tags come with the listing
+
+
+def test_auto_takes_per_resource_tags_of_service_listed_scopes_from_the_tagging_api() -> None:
+    cov = Coverage()  # no Resource Explorer anywhere: everything goes through the service APIs
+    types = ("lambda:function", "dynamodb:table", "ec2:instance", "s3:bucket", "iam:policy")
+
+    def planned(choose: bool) -> dict[str, WorkItem]:
+        items = plan_account_batch([AccountPlanInput(A, ("eu-west-1",))], resource_types=types,
+                                   global_types={"s3:bucket", "iam:policy"}, home_region="us-east-1", coverage=cov,
+                                   source="services", previous_counts={}, services_reason="no index",
+                                   choose_tag_source=choose)
+        assert all(isinstance(i, WorkItem) for i in items)
+        return {i.key.resource_type: i for i in items if isinstance(i, WorkItem)}
+
+    auto = planned(True)
+    assert {t for t, i in auto.items() if i.tags_from == "tagging"} == {"lambda:function", "dynamodb:table", "s3:bucket"}
+    assert auto["lambda:function"].reason == ("no index; tags from the Tagging API (GetResources, 100 a call), "
+                                              "not one ListTags call per resource")
+    # Inline tags need nothing more; IAM's stay with IAM, which GetResources does not serve.
+    assert auto["ec2:instance"].reason == "no index"
+    assert auto["iam:policy"].tags_from == "items"
+    assert {i.tags_from for i in planned(False).values()} == {"items"}  # a forced mode

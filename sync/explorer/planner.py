@@ -15,6 +15,7 @@ against.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,9 @@ CALLS_PER_SECOND = 3.0  # ListResources quota per account per region, not raisab
 MEMBER_QUERY_OVERHEAD_S = 1 / CALLS_PER_SECOND
 NO_TAGS_IN_EXPLORER = frozenset({"iam"})  # Resource Explorer never indexes IAM tags
 TAGGING_PAGE = 100  # GetResources returns at most 100 resources with their tags a call
+# "The GetResources operation does not currently support IAM users and roles"
+# (https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/supported-services.html)
+NOT_IN_TAGGING_API = frozenset({"iam"})
 SOURCES = ("auto", "explorer", "services")
 
 
@@ -143,6 +147,24 @@ def tags_without_view(resource_type: str) -> str | None:
             f"listing: cheaper than the Tagging API ({TAGGING_PAGE} a call) on top of Resource Explorer")
 
 
+def tags_by_cost(item: WorkItem) -> WorkItem:
+    """A scope listed through its service API takes its tags from the Tagging API when the API
+    would need one call per resource for them (Lambda `ListTags`, DynamoDB `ListTagsOfResource`,
+    S3 `GetBucketTagging`); IAM's tags stay with IAM, which GetResources does not serve.
+
+    GetResources answers 100 resources with their tags a call for a whole account x region, so it
+    costs no more than the per-resource calls from two resources on, and an empty listing asks it
+    nothing. On org-2000 the largest account x region held 15,052 buckets: 301 s of S3's 50/s in
+    `GetBucketTagging` calls, against 151 GetResources calls.
+    """
+    spec = spec_for(item.key.resource_type)
+    if spec.tags is None or spec.service in NOT_IN_TAGGING_API:
+        return item
+    return dataclasses.replace(item, tags_from="tagging", reason=(
+        f"{item.reason}; tags from the Tagging API (GetResources, {TAGGING_PAGE} a call), not one "
+        f"{spec.tags.operation} call per resource"))
+
+
 def _with_tags(member: ViewInfo | None, wide: ViewInfo | None, chosen: str) -> str:
     """Prefer the view that carries tags when the queue choice fell on one that does not."""
     if chosen == "member" and member is not None and not member.has_tags and wide is not None and wide.usable:
@@ -163,11 +185,15 @@ def plan_account_batch(
     previous_counts: Mapping[tuple[str, str], int],
     services_reason: str = "forced by --source services",
     backlog: AggregatorBacklog | None = None,
+    choose_tag_source: bool = False,
 ) -> list[WorkItem | ExplorerQuery]:
     """Work items for a batch of accounts (discovery hands them over ten at a time).
 
     `source` "services" lists everything through the service APIs, for `services_reason`.
     `backlog` carries the aggregator's planned pages from batch to batch (updated in place).
+    `choose_tag_source` (auto mode, with or without Resource Explorer) lets service-listed
+    scopes take their tags from the cheaper source (`tags_by_cost`); forced modes keep the
+    service APIs' own tag calls.
     """
     items: list[WorkItem | ExplorerQuery] = []
     aggregator_keys: list[ScopeKey] = []
@@ -228,6 +254,8 @@ def plan_account_batch(
             reason="aggregator view: ACTIVE index replicating to the aggregator" + _TAGGING_NOTE[tags_from],
             tags_from=tags_from,
         ))
+    if choose_tag_source:
+        items = [tags_by_cost(i) if isinstance(i, WorkItem) else i for i in items]
     return items
 
 

@@ -8,7 +8,7 @@ absence means no tags. The tags are then written into the query's Arrow rows by 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -22,6 +22,9 @@ from sync.plan import ScopeKey
 from sync.sources.model import tag_list_to_dict
 
 Area = tuple[str, str]  # (account, region)
+# AWS said no, or the network failed past the retries: the caller falls back to the service API.
+# Anything else is a bug and is not dressed up as the Tagging API's failure.
+FAILURES = (ClientError, BotoCoreError, TimeoutError, OSError)
 CallerFor = Callable[[str, str], Awaitable[ApiCaller]]  # (account, region) -> a tagging caller
 _DUMP_OPTS = orjson.OPT_SORT_KEYS  # the same serialization as sync/batches.py, so hashes agree
 
@@ -60,9 +63,7 @@ async def tags_by_area(areas: Mapping[Area, set[str]], caller_for: CallerFor,
     failed: dict[Area, BaseException] = {}
     for area, result in zip(areas, results, strict=True):
         if isinstance(result, BaseException):
-            # AWS said no, or the network failed past the retries: the area falls back. Anything
-            # else is a bug and is not dressed up as an area's failure.
-            if not isinstance(result, (ClientError, BotoCoreError, TimeoutError, OSError)):
+            if not isinstance(result, FAILURES):
                 raise result
             failed[area] = result
         else:
@@ -71,13 +72,19 @@ async def tags_by_area(areas: Mapping[Area, set[str]], caller_for: CallerFor,
 
 
 def apply_tags(batches: Iterable[pa.RecordBatch], tags: Mapping[str, Mapping[str, str]],
-               owner_tag_key: str | None) -> list[pa.RecordBatch]:
-    """The batches with their tags (and owner tag value) taken from `tags` by ARN; absent: none."""
+               owner_tag_key: str | None, unknown_regions: Collection[str] = ()) -> list[pa.RecordBatch]:
+    """The batches with their tags (and owner tag value) taken from `tags` by ARN; absent: none.
+
+    Rows in `unknown_regions` (whose GetResources call failed) get tags unknown (NULL), which the
+    catalog reads as "keep the tags known before", never as "untagged".
+    """
     out: list[pa.RecordBatch] = []
     for batch in batches:
         arns = batch.column("arn").to_pylist()
+        regions = batch.column("region").to_pylist() if unknown_regions else [None] * len(arns)
         found = [tags.get(arn) for arn in arns]
-        tag_json = [orjson.dumps(t, option=_DUMP_OPTS).decode() if t else "{}" for t in found]
+        tag_json = [None if region in unknown_regions else orjson.dumps(t, option=_DUMP_OPTS).decode() if t else "{}"
+                    for t, region in zip(found, regions, strict=True)]
         owners = [t.get(owner_tag_key) if t and owner_tag_key else None for t in found]
         schema = batch.schema
         columns = list(batch.columns)
@@ -85,3 +92,18 @@ def apply_tags(batches: Iterable[pa.RecordBatch], tags: Mapping[str, Mapping[str
         columns[schema.get_field_index("owner_tag_value")] = pa.array(owners, schema.field("owner_tag_value").type)
         out.append(pa.RecordBatch.from_arrays(columns, schema=schema))
     return out
+
+
+async def tag_listing(batches: list[pa.RecordBatch], account_id: str, resource_type: str, caller_for: CallerFor,
+                      stats: CallStats, owner_tag_key: str | None) -> tuple[list[pa.RecordBatch], dict[str, BaseException], int]:
+    """Tags for a scope listed through its service API without its per-resource tag calls.
+
+    GetResources is asked in every region the rows are in (an S3 bucket's, or the scope's own).
+    Returns the tagged batches, the regions whose call failed with the error, and how many rows
+    those regions hold: their tags are unknown.
+    """
+    regions = {r for batch in batches for r in batch.column("region").to_pylist()}
+    tags, failed = await tags_by_area({(account_id, r): {resource_type} for r in regions}, caller_for, stats)
+    failed_regions = {region: exc for (_, region), exc in failed.items()}
+    unknown = sum(1 for batch in batches for r in batch.column("region").to_pylist() if r in failed_regions)
+    return apply_tags(batches, tags, owner_tag_key, failed_regions), failed_regions, unknown

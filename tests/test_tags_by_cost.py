@@ -1,0 +1,56 @@
+"""Auto mode reads the tags of service-listed Lambda functions, DynamoDB tables and S3 buckets from
+the Tagging API (100 a call) instead of one call per resource; forced modes keep those calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+import sync.explorer.tagging as tagging
+from tests.test_explorer_sync import assert_matches_truth, inventory, q, simulated, sync
+
+NO_EXPLORER = {"explorer": {"enabled": False}}
+
+
+def lambda_reasons(path: Path) -> set[str]:
+    """Why the Lambda scopes that found functions were listed as they were."""
+    return {r for (r,) in q(path, """SELECT DISTINCT reason FROM sync_scopes
+                                     WHERE resource_type = 'lambda:function' AND resources > 0""")}
+
+
+def test_auto_takes_per_resource_tags_from_the_tagging_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with simulated(monkeypatch, **NO_EXPLORER) as sim:
+        sim.reset_stats()
+        _, auto = sync(tmp_path, "auto.duckdb")
+        auto_calls = sim.stats()["calls"]
+        assert_matches_truth(auto, sim)
+        sim.reset_stats()
+        _, forced = sync(tmp_path, "services.duckdb", "--source", "services")
+        forced_calls = sim.stats()["calls"]
+    assert auto_calls["tagging:GetResources"] > 0
+    per_resource = ("lambda:ListTags", "dynamodb:ListTagsOfResource", "s3:GetBucketTagging")
+    assert [auto_calls.get(op, 0) for op in per_resource] == [0, 0, 0]
+    assert all(forced_calls[op] > 0 for op in per_resource)
+    assert forced_calls.get("tagging:GetResources", 0) == 0
+    assert inventory(auto) == inventory(forced)
+    assert all("tags from the Tagging API" in r for r in lambda_reasons(auto))
+    assert not any("Tagging API" in r for r in lambda_reasons(forced))
+
+
+def test_a_failing_tagging_api_falls_back_to_the_per_resource_calls(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    async def denied(*args: Any, **kwargs: Any) -> dict[str, dict[str, str]]:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no tag:GetResources"}},
+                          "GetResources")
+
+    monkeypatch.setattr(tagging, "area_tags", denied)
+    with simulated(monkeypatch, **NO_EXPLORER) as sim:
+        summary, path = sync(tmp_path)
+        calls = sim.stats()["calls"]
+        assert_matches_truth(path, sim)
+    assert calls["lambda:ListTags"] > 0
+    assert any("Tagging API failed (AccessDeniedException): tags through ListTags" in w for w in summary["warnings"])
+    assert lambda_reasons(path) == {"Tagging API failed (AccessDeniedException): tags through ListTags"}
