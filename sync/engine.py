@@ -23,6 +23,7 @@ from sync.batches import BatchBuilder
 from sync.config import Integration
 from sync.aws.errors import error_code
 from sync.explorer.coverage import explorer_record
+from sync.explorer.planner import tags_by_cost
 from sync.explorer.source import list_query
 from sync.explorer.tagging import apply_tags, areas_of, tag_listing, tags_by_area
 from sync.plan import ExplorerQuery, ScopeKey, WorkItem
@@ -185,6 +186,12 @@ async def sync_integration(
                     progress.warn(warning)
             return ScopeOutput(builder.rows, batches, item.source, item.reason)
 
+        def fallback(item: WorkItem) -> WorkItem:
+            """A scope Resource Explorer could not vouch for, re-listed through its service API; in
+            auto mode with the cheaper tag source, as the planner gives any service-listed scope.
+            (On org-2000 these re-lists' ListTags calls, at Lambda's 15/s, were the sync's tail.)"""
+            return tags_by_cost(item) if options.source == "auto" else item
+
         async def tagging_caller(account_id: str, region: str) -> ApiCaller:
             return await pool.caller(account_id, region, "resourcegroupstaggingapi")
 
@@ -222,7 +229,7 @@ async def sync_integration(
                 # would lose resources (or mark every resource of the scope deleted).
                 record.warnings.append(f"{key.account_id} {key.region} {key.resource_type}: {reason}")
                 region = integration.region if key.region == GLOBAL_REGION else key.region
-                out[key] = await services_scope(WorkItem(key, "services", region, reason), stats)
+                out[key] = await services_scope(fallback(WorkItem(key, "services", region, reason)), stats)
             return out
 
         async def run(item: Item, stats: CallStats) -> dict[ScopeKey, ScopeOutput]:

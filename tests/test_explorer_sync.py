@@ -203,10 +203,14 @@ def test_lagging_index_is_listed_through_services_not_trusted(monkeypatch: pytes
         summary, path = sync(tmp_path)
         assert_matches_truth(path, sim)
         lagging = sim.world.org.accounts[1].account_id
+        calls = sim.stats()["calls"]
     lag_scopes = {scope: reason for (scope, source), reason in sources(path).items()
                   if scope.startswith(f"{lagging} us-east-1 ")}
     assert lag_scopes and all("indexing can lag" in r for r in lag_scopes.values())
     assert any("indexing can lag" in w for w in summary["warnings"])
+    # Re-listed with the cheaper tag source, like any service-listed scope in auto mode.
+    assert "tags from the Tagging API" in lag_scopes[f"{lagging} us-east-1 lambda:function"]
+    assert calls.get("lambda:ListTags", 0) == 0 and calls["tagging:GetResources"] > 0
 
 
 def test_index_that_falls_behind_after_a_good_sync_deletes_nothing(monkeypatch: pytest.MonkeyPatch,
