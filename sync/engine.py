@@ -176,7 +176,9 @@ async def sync_integration(
                     codes = "/".join(sorted({error_code(e) or type(e).__name__ for e in failed.values()}))
                     scope = f"{item.key.account_id} {item.key.region} {item.key.resource_type}"
                     if unknown == builder.rows:  # nothing came back: the spec's own calls instead
-                        reason = f"Tagging API failed ({codes}): tags through {specs[item.key.resource_type].tags.operation}"  # type: ignore[union-attr]
+                        own = specs[item.key.resource_type].tags
+                        assert own is not None  # the planner chose the Tagging API in place of it
+                        reason = f"Tagging API failed ({codes}): tags through {own.operation}"
                         record.warnings.append(f"{scope}: {reason}")
                         return await services_scope(dataclasses.replace(item, tags_from="items", reason=reason), stats)
                     warning = (f"{scope}: the tags of {unknown} resource(s) in {', '.join(sorted(failed))} could not "

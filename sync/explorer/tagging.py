@@ -1,4 +1,6 @@
-"""Tags from the Resource Groups Tagging API for a Resource Explorer view without the tags property.
+"""Tags from the Resource Groups Tagging API: for a Resource Explorer view without the tags
+property, and (auto mode) for a scope listed through its service API whose tags would otherwise
+cost a call per resource.
 
 GetResources answers per account and region, 100 resources with their tags a call, filtered to
 the query's types. A resource that was never tagged is absent: for a resource the view listed,
