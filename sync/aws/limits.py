@@ -59,7 +59,12 @@ RATE_LIMITS: tuple[RateLimit, ...] = (
               "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html (control plane)"),
     RateLimit("secretsmanager", None, 50.0, 100, 8,
               "https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html (ListSecrets 100/s)"),
-    RateLimit("sts", None, 50.0, 50, 8,
+    # Every member's AssumeRole goes through the management account's one STS bucket. At 50/s
+    # and 8 in flight, on org-2000 (1,974 roles to assume) the last accounts' first scopes
+    # started at 91 s, ~40 s after the flat listing had found every account, and the three
+    # 267-s IAM policy scopes ended with the sync at 358 s, so they too started at ~90 s. A third
+    # of the quota, and the in-flight to sustain it at a few hundred ms per call under load.
+    RateLimit("sts", None, 200.0, 200, 32,
               "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (STS 600/s per account)"),
     RateLimit("resourcegroupstaggingapi", None, 10.0, 20, 4,
               "https://docs.aws.amazon.com/general/latest/gr/arg.html (GetResources: no published TPS; "
