@@ -27,7 +27,6 @@ from orgsim.tags import TagTable
 GLOBAL = "global"
 
 
-
 def _regional_growth(types: Sequence[ResourceType], bases: Sequence[float]) -> float:
     """How much an account's regional types grow to take what its global types hold over quota.
 
@@ -39,6 +38,7 @@ def _regional_growth(types: Sequence[ResourceType], bases: Sequence[float]) -> f
                if rt.is_global and rt.per_account_max is not None)
     regional = sum(base for rt, base in zip(types, bases, strict=True) if not rt.is_global)
     return 1.0 + over / regional if over and regional else 1.0
+
 
 class MutationError(ValueError):
     """The requested mutation cannot be applied (e.g. every base resource was already used)."""
