@@ -43,7 +43,10 @@ class OrgTree:
 ListCall = Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any]]]
 
 
-async def _pages(call: ListCall, operation: str, params: dict[str, Any], key: str) -> AsyncIterator[list[Mapping[str, Any]]]:
+Page = list[Mapping[str, Any]]
+
+
+async def _pages(call: ListCall, operation: str, params: dict[str, Any], key: str) -> AsyncIterator[Page]:
     # Organizations may answer an empty page that still carries a NextToken: loop until it is null.
     params = dict(params, MaxResults=20)
     while True:

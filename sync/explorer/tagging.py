@@ -96,8 +96,10 @@ def apply_tags(batches: Iterable[pa.RecordBatch], tags: Mapping[str, Mapping[str
     return out
 
 
-async def tag_listing(batches: list[pa.RecordBatch], account_id: str, resource_type: str, caller_for: CallerFor,
-                      stats: CallStats, owner_tag_key: str | None) -> tuple[list[pa.RecordBatch], dict[str, BaseException], int]:
+async def tag_listing(
+    batches: list[pa.RecordBatch], account_id: str, resource_type: str, caller_for: CallerFor, stats: CallStats,
+    owner_tag_key: str | None,
+) -> tuple[list[pa.RecordBatch], dict[str, BaseException], int]:
     """Tags for a scope listed through its service API without its per-resource tag calls.
 
     GetResources is asked in every region the rows are in (an S3 bucket's, or the scope's own).
