@@ -86,9 +86,9 @@ async def walk_organization(
 
     When no OU is excluded, every account counts wherever it sits, so the accounts are first
     listed flat (`ListAccounts`, 20 a call) and handed over page by page without their OU path;
-    the walk then hands each over again with its path. On org-2000 the last account is known after 100 calls
-    (~50 s at the quota) instead of the walk's 324 (~160 s), and one account among the last the
-    walk finds held the sync's longest scope.
+    the walk then hands each over again with its path. On org-2000 the last account is known
+    after 100 calls (~50 s at the quota) instead of the walk's 324 (~160 s), and one account
+    among the last the walk finds held the sync's longest scope.
     """
     org = (await call("DescribeOrganization", {}))["Organization"]
     if on_organization is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sync.aws.calls import ApiCaller
@@ -106,8 +107,11 @@ async def tag_listing(
     Returns the tagged batches, the regions whose call failed with the error, and how many rows
     those regions hold: their tags are unknown.
     """
-    regions = {r for batch in batches for r in batch.column("region").to_pylist()}
+    regions = {r for batch in batches for r in pc.unique(batch.column("region")).to_pylist()}
     tags, failed = await tags_by_area({(account_id, r): {resource_type} for r in regions}, caller_for, stats)
     failed_regions = {region: exc for (_, region), exc in failed.items()}
-    unknown = sum(1 for batch in batches for r in batch.column("region").to_pylist() if r in failed_regions)
+    if not failed_regions:
+        return apply_tags(batches, tags, owner_tag_key), failed_regions, 0
+    in_failed = pa.array(sorted(failed_regions))
+    unknown = sum(pc.sum(pc.is_in(batch.column("region"), value_set=in_failed)).as_py() or 0 for batch in batches)
     return apply_tags(batches, tags, owner_tag_key, failed_regions), failed_regions, unknown
