@@ -26,7 +26,8 @@ it), retries. Efficiency = T_bound / measured wall time, 1.0 = as fast as the qu
 
 Three models: ``services`` (every type through its service API), ``any``, a lower bound for any
 source (Resource Explorer included): only the calls every path needs, the org walk,
-AssumeRole/DescribeRegions and the IAM calls that carry tags (IAM tags are never indexed), and
+AssumeRole/DescribeRegions and the calls that carry IAM tags, which Resource Explorer never
+indexes (authorization details for roles and users, GetResources in us-east-1 for policies), and
 ``explorer``, the plan `--source explorer` forces: every type the organization's aggregator view
 covers through that one view (3 ListResources calls/s for the whole organization, pages of
 ``EXPLORER_PAGE``), IAM and S3 through their APIs as in every mode, and the service APIs where the
@@ -46,6 +47,7 @@ from typing import Any
 from orgsim.auth import Caller
 from orgsim.call import Call
 from orgsim.inventory import GLOBAL
+from orgsim.org import Account
 from orgsim.quotas import Quotas
 from orgsim.registry import handler, services
 from orgsim.stats import Stats
@@ -67,8 +69,11 @@ LIST_CALLS: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "iam:policy": ("ListPolicies", 1000, ("ListPolicyTags",)),
 }
 # Calls that no discovery path can avoid: Resource Explorer never indexes IAM tags, so the
-# IAM calls that carry them (per-item for policies, the listing itself for roles and users).
-ANY_SOURCE_OPS = frozenset({"ListPolicyTags", "GetAccountAuthorizationDetails"})
+# IAM calls that carry them: the listing itself for roles and users; for customer managed
+# policies, the Tagging API's GetResources in us-east-1, 100 a call (`_policy_tags`).
+ANY_SOURCE_OPS = frozenset({"GetAccountAuthorizationDetails"})
+POLICY_TAGS_REGION = "us-east-1"  # where GetResources answers for IAM's global policies
+TAGGING_PAGE = 100
 MODELS = ("services", "any", "explorer")
 EXPLORER_PAGE = 1000  # ListResources' largest page
 
@@ -220,6 +225,18 @@ def _aggregator_areas(world: World) -> set[tuple[int, str]]:
     return set(ex.coverage(views[0])) if views else set()
 
 
+def _policy_tags(loads: _Loads, acct: Account, policies: int) -> None:
+    """The least any source spends on an account's policy tags: GetResources pages in us-east-1,
+    or, where an SCP denies that Region (or it is not enabled), a ListPolicyTags call each."""
+    if not policies:
+        return
+    denied = acct.index != 0 and POLICY_TAGS_REGION in acct.scp_denied
+    if denied or POLICY_TAGS_REGION not in acct.regions:
+        loads.add(acct.index, GLOBAL, "iam", "ListPolicyTags", policies)
+    else:
+        loads.add(acct.index, POLICY_TAGS_REGION, "tagging", "GetResources", _pages(policies, TAGGING_PAGE))
+
+
 def _pages(n: int, page: int) -> int:
     return max(1, math.ceil(n / page))
 
@@ -263,7 +280,7 @@ def compute_bound(scenario: str | World, model: str = "services",
         for rt in wanted:
             op, size, per_item = LIST_CALLS[rt.rtype]
             service = rt.service
-            if model == "any" and not ANY_SOURCE_OPS & {op, *per_item}:
+            if model == "any" and not ANY_SOURCE_OPS & {op, *per_item} and rt.rtype != "iam:policy":
                 continue
             if rt.rtype == "s3:bucket":  # every mode: ListBuckets is the only complete list
                 n = sum(inv.counts[inv.account_scopes(a, r, rt.rtype)] for r in acct.regions)
@@ -273,6 +290,9 @@ def compute_bound(scenario: str | World, model: str = "services",
                     if a == 0 or r not in acct.scp_denied:  # the tag call lands in the bucket's region
                         loads.add(a, r, service, per_item[0], inv.counts[inv.account_scopes(a, r, rt.rtype)])
                 longest = max(longest, _pages(n, size))
+                continue
+            if model == "any" and rt.rtype == "iam:policy":
+                _policy_tags(loads, acct, inv.counts[inv.account_scopes(a, GLOBAL, rt.rtype)])
                 continue
             left = acct.regions
             if model == "explorer" and rt.rtype in aggregated_types and rt.tags_in_explorer:

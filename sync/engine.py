@@ -30,7 +30,7 @@ from sync.plan import ExplorerQuery, ScopeKey, WorkItem
 from sync.progress import Progress
 from sync.scheduler import Item, RoundRobinQueue, ScopeOutput, ScopeResult, run_queue
 from sync.sources.fetch import fetch_service_scope
-from sync.sources.model import GLOBAL_REGION, ScopeContext
+from sync.sources.model import GLOBAL_REGION, ScopeContext, global_home
 from sync.sources.registry import service_specs
 from sync.targets import IntegrationUnreachable, Targets, discover_targets
 from sync.usage import AccountUsage
@@ -195,7 +195,8 @@ async def sync_integration(
             return tags_by_cost(item) if options.source == "auto" else item
 
         async def tagging_caller(account_id: str, region: str) -> ApiCaller:
-            return await pool.caller(account_id, region, "resourcegroupstaggingapi")
+            where = global_home(integration.region) if region == GLOBAL_REGION else region
+            return await pool.caller(account_id, where, "resourcegroupstaggingapi")
 
         async def explorer_scopes(query: ExplorerQuery, stats: CallStats) -> dict[ScopeKey, ScopeOutput]:
             out: dict[ScopeKey, ScopeOutput] = {}

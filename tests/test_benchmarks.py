@@ -149,6 +149,22 @@ def test_the_explorer_bound_puts_what_the_aggregator_view_lists_on_its_one_quota
     assert explorer.seconds >= anything.seconds
 
 
+def test_the_any_bound_reads_policy_tags_from_the_tagging_api_in_us_east_1() -> None:
+    """GetResources serves IAM customer managed policies in us-east-1, 100 a call; an account whose
+    us-east-1 an SCP denies needs a ListPolicyTags call per policy, as the engine falls back to."""
+    world = World("small")
+    inv = world.inventory
+    t = inv.type_index["iam:policy"]
+    policies = {a.index: inv.counts[inv.scope_index(a.index, inv.GLOBAL_R, t)] for a in world.org.accounts
+                if a.state == "ACTIVE" and (a.index == 0 or a.assumable)}
+    anything = compute_bound(world, "any")
+    assert "iam:ListPolicyTags" not in anything.calls_by_op
+    assert anything.calls_by_op["tagging:GetResources"] == sum(-(-n // 100) for n in policies.values() if n)
+    member = next(a for a in policies if a and policies[a])
+    denied = World("small", {"faults": {"scp_denied_regions": [f"#{member}:us-east-1"]}})
+    assert compute_bound(denied, "any").calls_by_op["iam:ListPolicyTags"] == policies[member]
+
+
 def test_the_explorer_bound_without_resource_explorer_is_the_services_bound() -> None:
     world = World("small", {"explorer": {"enabled": False}})
     explorer, services = compute_bound(world, "explorer"), compute_bound(world, "services")

@@ -3,6 +3,7 @@ scopes whose API needs a call per resource for them (sync/explorer/tagging.py, p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -12,10 +13,12 @@ from botocore.exceptions import ClientError
 
 from catalog.staging import STAGED_SCHEMA
 from sync.aws.stats import CallStats
+import sync.explorer.planner as planner
 from sync.explorer.coverage import Coverage
 from sync.explorer.planner import AccountPlanInput, plan_account_batch, tags_without_view
 from sync.explorer.tagging import apply_tags, areas_of, tags_by_area
 from sync.plan import ScopeKey, WorkItem
+from sync.sources.registry import spec_for
 
 A, B = "111111111111", "222222222222"
 
@@ -96,10 +99,22 @@ def test_auto_takes_per_resource_tags_of_service_listed_scopes_from_the_tagging_
         return {i.key.resource_type: i for i in items if isinstance(i, WorkItem)}
 
     auto = planned(True)
-    assert {t for t, i in auto.items() if i.tags_from == "tagging"} == {"lambda:function", "dynamodb:table", "s3:bucket"}
+    assert {t for t, i in auto.items() if i.tags_from == "tagging"} == {"lambda:function", "dynamodb:table",
+                                                                        "s3:bucket", "iam:policy"}
     assert auto["lambda:function"].reason == ("no index; tags from the Tagging API (GetResources, 100 a call), "
                                               "not one ListTags call per resource")
-    # Inline tags need nothing more; IAM's stay with IAM, which GetResources does not serve.
-    assert auto["ec2:instance"].reason == "no index"
-    assert auto["iam:policy"].tags_from == "items"
+    assert auto["iam:policy"].reason.endswith("not one ListPolicyTags call per resource")
+    assert auto["ec2:instance"].reason == "no index"  # inline tags need nothing more
     assert {i.tags_from for i in planned(False).values()} == {"items"}  # a forced mode
+
+
+def test_the_tagging_api_is_never_asked_for_iam_users_and_roles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GetResources does not serve them (AWS docs): were their tags ever read by a call per entity
+    (ListRoleTags), that call would stay, rather than every role reading as untagged."""
+    per_entity = spec_for("iam:policy").tags
+    monkeypatch.setattr(planner, "spec_for", lambda t: dataclasses.replace(spec_for(t), tags=per_entity))
+    for resource_type in ("iam:role", "iam:user"):
+        item = WorkItem(ScopeKey(A, "global", resource_type), "services", "us-east-1", "no index")
+        assert planner.tags_by_cost(item).tags_from == "items"
+    policy = WorkItem(ScopeKey(A, "global", "iam:policy"), "services", "us-east-1", "no index")
+    assert planner.tags_by_cost(policy).tags_from == "tagging"

@@ -1,5 +1,6 @@
-"""Auto mode reads the tags of service-listed Lambda functions, DynamoDB tables and S3 buckets from
-the Tagging API (100 a call) instead of one call per resource; forced modes keep those calls."""
+"""Auto mode reads the tags of service-listed Lambda functions, DynamoDB tables, S3 buckets and IAM
+customer managed policies from the Tagging API (100 a call) instead of one call per resource; forced
+modes keep those calls."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ def test_auto_takes_per_resource_tags_from_the_tagging_api(monkeypatch: pytest.M
         _, forced = sync(tmp_path, "services.duckdb", "--source", "services")
         forced_calls = sim.stats()["calls"]
     assert auto_calls["tagging:GetResources"] > 0
-    per_resource = ("lambda:ListTags", "dynamodb:ListTagsOfResource", "s3:GetBucketTagging")
-    assert [auto_calls.get(op, 0) for op in per_resource] == [0, 0, 0]
+    per_resource = ("lambda:ListTags", "dynamodb:ListTagsOfResource", "s3:GetBucketTagging", "iam:ListPolicyTags")
+    assert [auto_calls.get(op, 0) for op in per_resource] == [0, 0, 0, 0]
     assert all(forced_calls[op] > 0 for op in per_resource)
     assert forced_calls.get("tagging:GetResources", 0) == 0
     assert inventory(auto) == inventory(forced)
@@ -51,6 +52,8 @@ def test_a_failing_tagging_api_falls_back_to_the_per_resource_calls(monkeypatch:
         summary, path = sync(tmp_path)
         calls = sim.stats()["calls"]
         assert_matches_truth(path, sim)
-    assert calls["lambda:ListTags"] > 0
+    assert calls["lambda:ListTags"] > 0 and calls["iam:ListPolicyTags"] > 0
     assert any("Tagging API failed (AccessDeniedException): tags through ListTags" in w for w in summary["warnings"])
+    assert any("iam:policy: Tagging API failed (AccessDeniedException): tags through ListPolicyTags" in w
+               for w in summary["warnings"])
     assert lambda_reasons(path) == {"Tagging API failed (AccessDeniedException): tags through ListTags"}

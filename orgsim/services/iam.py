@@ -75,7 +75,9 @@ for _kind, _weight, _taggable, _most in (("role", 10.0, True, 5000), ("user", 3.
             taggable=_taggable,
             mutable=_taggable,  # groups have no tags to change; they stay as generated
             tags_in_explorer=False,
-            in_tagging_api=False,
+            # "The GetResources operation does not currently support IAM users and roles"; it
+            # does serve the other taggable IAM resources, customer managed policies among them.
+            in_tagging_api=_kind == "policy",
             per_account_max=_most,
         )
     )

@@ -1,7 +1,9 @@
 """Resource Groups Tagging API (json 1.1): GetResources for the caller's account and Region.
 
 Like AWS, a resource that was never tagged does not appear; one whose tags were all removed
-still does, with an empty tag list. IAM is not served here (use the IAM APIs).
+still does, with an empty tag list. IAM users and roles are not served (AWS: "GetResources does
+not currently support IAM users and roles"); customer managed policies are, and like every global
+resource only in us-east-1, the one Region where AWS reports global resources' tags.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from orgsim.errors import AwsError
 from orgsim.inventory import Res
 from orgsim.paging import cursor_token, read_cursor, walk
 from orgsim.registry import ServiceSpec, operation, register_service
+
+GLOBAL_TAGS_REGION = "us-east-1"  # where GetResources answers for global (IAM) resources
 
 SPEC = register_service(
     ServiceSpec(
@@ -67,7 +71,8 @@ def get_resources(call: Call) -> dict[str, Any]:
     type_ok = _type_ok([str(x) for x in call.params.get("ResourceTypeFilters") or []])
     scopes = []
     for t, rt in enumerate(inv.types):
-        if rt.in_tagging_api and rt.taggable and not rt.is_global and type_ok(rt.rtype):
+        here = call.region == GLOBAL_TAGS_REGION if rt.is_global else True
+        if rt.in_tagging_api and rt.taggable and here and type_ok(rt.rtype):
             s = inv.account_scopes(call.caller.account, call.region, rt.rtype)
             if s is not None and inv.counts[s]:
                 scopes.append(s)

@@ -34,8 +34,10 @@ MEMBER_QUERY_OVERHEAD_S = 1 / CALLS_PER_SECOND
 NO_TAGS_IN_EXPLORER = frozenset({"iam"})  # Resource Explorer never indexes IAM tags
 TAGGING_PAGE = 100  # GetResources returns at most 100 resources with their tags a call
 # "The GetResources operation does not currently support IAM users and roles"
-# (https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/supported-services.html)
-NOT_IN_TAGGING_API = frozenset({"iam"})
+# (https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/supported-services.html);
+# it does serve IAM's customer managed policies, in us-east-1 (Cloud Custodian reads their tags
+# there too). Users and roles need no tag call anyway: authorization details carry their tags.
+NOT_IN_TAGGING_API = frozenset({"iam:role", "iam:user"})
 SOURCES = ("auto", "explorer", "services")
 
 
@@ -150,15 +152,17 @@ def tags_without_view(resource_type: str) -> str | None:
 def tags_by_cost(item: WorkItem) -> WorkItem:
     """A scope listed through its service API takes its tags from the Tagging API when the API
     would need one call per resource for them (Lambda `ListTags`, DynamoDB `ListTagsOfResource`,
-    S3 `GetBucketTagging`); IAM's tags stay with IAM, which GetResources does not serve.
+    S3 `GetBucketTagging`, IAM `ListPolicyTags`).
 
-    GetResources answers 100 resources with their tags a call for a whole account x region, so it
-    costs no more than the per-resource calls from two resources on, and an empty listing asks it
-    nothing. On org-2000 the largest account x region held 15,052 buckets: 301 s of S3's 50/s in
-    `GetBucketTagging` calls, against 151 GetResources calls.
+    GetResources answers 100 resources with their tags a call for a whole account x region (for
+    IAM's global policies, in us-east-1), so it costs no more than the per-resource calls from two
+    resources on, and an empty listing asks it nothing. On org-2000 the largest account x region
+    held 15,052 buckets: 301 s of S3's 50/s in `GetBucketTagging` calls, against 151 GetResources
+    calls; an account at IAM's quota of 5,000 policies spent 250 s of IAM's 20/s in
+    `ListPolicyTags`, against 50 GetResources calls.
     """
     spec = spec_for(item.key.resource_type)
-    if spec.tags is None or spec.service in NOT_IN_TAGGING_API:
+    if spec.tags is None or item.key.resource_type in NOT_IN_TAGGING_API:
         return item
     return dataclasses.replace(item, tags_from="tagging", reason=(
         f"{item.reason}; tags from the Tagging API (GetResources, {TAGGING_PAGE} a call), not one "

@@ -44,6 +44,19 @@ def partition_for(region: str) -> str:
     return "aws"
 
 
+# The Region where a Region-bound API (the Tagging API) answers for a partition's global resources
+# (IAM's). In the aws partition that is us-east-1 alone: GetResources elsewhere leaves global
+# resources' tags out, which is why Cloud Custodian's tag reader asks us-east-1 for them. The other
+# partitions are assumed to follow the same rule with their first Region.
+_GLOBAL_HOMES = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1",
+                 "aws-iso": "us-iso-east-1", "aws-iso-b": "us-isob-east-1"}
+
+
+def global_home(region: str) -> str:
+    """Where global resources of `region`'s partition are answered for by Region-bound APIs."""
+    return _GLOBAL_HOMES[partition_for(region)]
+
+
 def tag_list_to_dict(tags: Iterable[Mapping[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
     """AWS's [{Key, Value}] lists; duplicate keys cannot occur in AWS, last one wins if they do."""
     if not tags:

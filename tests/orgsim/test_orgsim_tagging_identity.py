@@ -28,10 +28,12 @@ def test_get_resources_matches_truth(sim: orgsim.Simulator) -> None:
             assert pages[-1]["PaginationToken"] == ""
             got = {m["ResourceARN"]: {t["Key"]: t["Value"] for t in m["Tags"]}
                    for p in pages for m in p["ResourceTagMappingList"]}
+            # Global resources' tags answer in us-east-1 only, and of IAM only policies'.
+            here = {region, "global"} if region == "us-east-1" else {region}
             expected = {
                 r["arn"]: r["tags"] for r in sim.truth()
-                if r["account_id"] == org.accounts[a].account_id and r["region"] == region
-                and r["tags"]
+                if r["account_id"] == org.accounts[a].account_id and r["region"] in here
+                and r["tags"] and r["resource_type"] not in ("iam:role", "iam:user")
             }
             assert got == expected
             filtered = tg.get_resources(
@@ -39,6 +41,30 @@ def test_get_resources_matches_truth(sim: orgsim.Simulator) -> None:
             )["ResourceTagMappingList"]
             assert all(tags.owner_key in {t["Key"] for t in m["Tags"]} for m in filtered)
             assert all(m["ResourceARN"].split(":")[2] in ("ec2", "s3") for m in filtered)
+
+
+def test_iam_policies_answer_in_us_east_1_and_users_and_roles_nowhere(sim: orgsim.Simulator) -> None:
+    """AWS: GetResources does not serve IAM users and roles; global resources' tags answer in
+    us-east-1. A policy's tags there are those ListPolicyTags gives."""
+    creds = creds_for(sim, 2)
+    account = sim.world.org.accounts[2]
+    iam = client(sim, "iam", creds=creds)
+    policies = [p for page in iam.get_paginator("list_policies").paginate(Scope="Local") for p in page["Policies"]]
+    tagged = {p["Arn"]: {t["Key"]: t["Value"] for t in iam.list_policy_tags(PolicyArn=p["Arn"])["Tags"]}
+              for p in policies}
+    tagged = {arn: tags for arn, tags in tagged.items() if tags}
+    assert tagged, "the small scenario tags some policies"
+
+    def listed(region: str, types: list[str]) -> dict[str, dict[str, str]]:
+        tg = client(sim, "resourcegroupstaggingapi", region, creds)
+        return {m["ResourceARN"]: {t["Key"]: t["Value"] for t in m["Tags"]}
+                for p in tg.get_paginator("get_resources").paginate(ResourceTypeFilters=types)
+                for m in p["ResourceTagMappingList"]}
+
+    assert listed("us-east-1", ["iam:policy"]) == tagged
+    assert listed("us-east-1", ["iam:role", "iam:user"]) == {}
+    other = next(r for r in account.regions if r != "us-east-1")
+    assert listed(other, ["iam:policy"]) == {}
 
 
 def test_identity_store(sim: orgsim.Simulator) -> None:
