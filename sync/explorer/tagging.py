@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -97,21 +98,28 @@ def apply_tags(batches: Iterable[pa.RecordBatch], tags: Mapping[str, Mapping[str
     return out
 
 
+@dataclass(frozen=True)
+class TagListing:
+    batches: list[pa.RecordBatch]  # the rows with their tags
+    failed: dict[str, BaseException]  # region -> why its GetResources failed
+    unknown: int  # rows in those regions: their tags are unknown (NULL)
+    answered: int  # resources GetResources returned, tagged or once tagged
+
+
 async def tag_listing(
     batches: list[pa.RecordBatch], account_id: str, resource_type: str, caller_for: CallerFor, stats: CallStats,
     owner_tag_key: str | None,
-) -> tuple[list[pa.RecordBatch], dict[str, BaseException], int]:
+) -> TagListing:
     """Tags for a scope listed through its service API without its per-resource tag calls.
 
-    GetResources is asked in every region the rows are in (an S3 bucket's, or the scope's own).
-    Returns the tagged batches, the regions whose call failed with the error, and how many rows
-    those regions hold: their tags are unknown.
+    GetResources is asked in every region the rows are in (an S3 bucket's, the scope's own, or
+    for a global scope the caller's choice of Region behind "global").
     """
     regions = {r for batch in batches for r in pc.unique(batch.column("region")).to_pylist()}
     tags, failed = await tags_by_area({(account_id, r): {resource_type} for r in regions}, caller_for, stats)
     failed_regions = {region: exc for (_, region), exc in failed.items()}
     if not failed_regions:
-        return apply_tags(batches, tags, owner_tag_key), failed_regions, 0
+        return TagListing(apply_tags(batches, tags, owner_tag_key), failed_regions, 0, len(tags))
     in_failed = pa.array(sorted(failed_regions))
     unknown = sum(pc.sum(pc.is_in(batch.column("region"), value_set=in_failed)).as_py() or 0 for batch in batches)
-    return apply_tags(batches, tags, owner_tag_key, failed_regions), failed_regions, unknown
+    return TagListing(apply_tags(batches, tags, owner_tag_key, failed_regions), failed_regions, unknown, len(tags))
