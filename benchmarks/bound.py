@@ -44,6 +44,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.floor import EXPLORER_PAGE, listing_floor
 from orgsim.auth import Caller
 from orgsim.call import Call
 from orgsim.inventory import GLOBAL
@@ -75,7 +76,6 @@ ANY_SOURCE_OPS = frozenset({"GetAccountAuthorizationDetails"})
 POLICY_TAGS_REGION = "us-east-1"  # where GetResources answers for IAM's global policies
 TAGGING_PAGE = 100
 MODELS = ("services", "any", "explorer")
-EXPLORER_PAGE = 1000  # ListResources' largest page
 
 BucketKey = tuple[str, str, str, str]  # (account id, region or "global", service, bucket name)
 
@@ -106,11 +106,15 @@ class Bound:
     org_walk_calls: int
     org_walk_seconds: float
     # Not a lower bound for every design, but for one like today's engine, which starts an
-    # account when the flat listing (ListAccounts, before the walk) finds it at t_a: a's slowest
-    # bucket cannot start before, so max over accounts of (t_a + a's slowest bucket).
+    # account when a listing finds it at t_a (the flat ListAccounts before the walk in forced
+    # modes, the walk itself in auto): a's slowest bucket cannot start before, so max over
+    # accounts of (t_a + a's slowest bucket).
     walk_critical_path_s: float
     walk_critical_account: str
     account_listing_calls: int
+    # `any` model: the least time listing every account x region takes through any mix of
+    # sources (benchmarks/floor.py); 0 in the other models, whose buckets already list everything.
+    listing_floor_s: float
     latency_s: float
     longest_listing_pages: int
     calls: int
@@ -124,6 +128,7 @@ class Bound:
             "scenario": self.scenario, "model": self.model, "seconds": round(self.seconds, 3),
             "org_walk_calls": self.org_walk_calls, "org_walk_seconds": round(self.org_walk_seconds, 3),
             "account_listing_calls": self.account_listing_calls,
+            "listing_floor_s": round(self.listing_floor_s, 3),
             "walk_critical_path_s": round(self.walk_critical_path_s, 3),
             "walk_critical_account": self.walk_critical_account,
             "latency_s": self.latency_s, "longest_listing_pages": self.longest_listing_pages,
@@ -172,13 +177,14 @@ def org_walk_calls(world: World) -> int:
     return org_walk(world)[0]
 
 
-def org_walk(world: World) -> tuple[int, int, dict[str, int]]:
+def org_walk(world: World, list_flat_first: bool = True) -> tuple[int, int, dict[str, int]]:
     """(calls of the breadth-first OU walk, calls of the flat account listing before it,
     account id -> calls made when the first page naming it arrived).
 
-    The engine lists the accounts flat first when no OU is excluded (the benchmarks exclude
-    none), so that is when an account is found; the walk itself is the work the catalog needs
-    for OU paths, and the only Organizations work the bound charges.
+    In its forced modes the engine lists the accounts flat first when no OU is excluded (the
+    benchmarks exclude none), so that is when an account is found; auto walks alone. The walk
+    itself is the work the catalog needs for OU paths, and the only Organizations work the
+    bound charges.
     """
     found: dict[str, int] = {}
     if not world.org.enabled:
@@ -207,7 +213,8 @@ def org_walk(world: World) -> tuple[int, int, dict[str, int]]:
             params["NextToken"] = page["NextToken"]
 
     count += 1  # DescribeOrganization
-    pages("ListAccounts", {}, "Accounts")
+    if list_flat_first:
+        pages("ListAccounts", {}, "Accounts")
     listing = count - 1
     queue = [r["Id"] for r in pages("ListRoots", {}, "Roots")]
     while queue:
@@ -315,7 +322,7 @@ def compute_bound(scenario: str | World, model: str = "services",
         ex = world.explorer
         loads.add(0, ex.aggregator_region, "resource-explorer-2", "ListResources",
                   _pages(aggregator_resources, EXPLORER_PAGE))
-    n_org, n_listing, found = org_walk(world)
+    n_org, n_listing, found = org_walk(world, list_flat_first=model != "any")
     org_spec = services()["organizations"]
     quotas = Quotas(world.scenario.quotas)
     lim = quotas.limit(org_spec, "ListAccountsForParent") if quotas.enabled else None
@@ -335,10 +342,11 @@ def compute_bound(scenario: str | World, model: str = "services",
         at = walk_time(found.get(account_id, 0)) + t
         if at > critical:
             critical, critical_account = at, account_id
-    seconds = max(t_org + 3 * latency, slowest, (longest + 3) * latency)
+    floor = listing_floor(world, LIST_CALLS) if model == "any" else 0.0
+    seconds = max(t_org + 3 * latency, slowest, (longest + 3) * latency, floor)
     return Bound(
         scenario=world.scenario.name, model=model, seconds=seconds, org_walk_calls=n_org,
-        account_listing_calls=n_listing,
+        account_listing_calls=n_listing, listing_floor_s=floor,
         org_walk_seconds=t_org, walk_critical_path_s=max(critical, seconds),
         walk_critical_account=critical_account, latency_s=latency, longest_listing_pages=longest,
         calls=sum(b.calls for b in buckets) + n_org,

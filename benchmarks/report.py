@@ -99,7 +99,7 @@ def markdown(data: dict[str, Any]) -> str:
               + (", ".join(f"{b['account']}/{b['region']} {b['bucket']} {b['calls']:,} calls at "
                            f"{b['rate_per_s']:g}/s = {b['seconds']:.1f} s" for b in bound["limiting"][:1]) or "none")]
     if "walk_critical_path_s" in bound and bound["walk_critical_path_s"] > bound["seconds"] * 1.02:
-        lines.append(f"- an engine that starts each account when the flat account listing finds it cannot "
+        lines.append(f"- an engine that starts each account when its account listing finds it cannot "
                      f"beat **{bound['walk_critical_path_s']:,.1f} s** here (account {bound['walk_critical_account']})")
     for note in data.get("notes", []):
         lines.append(f"- {note}")

@@ -136,9 +136,13 @@ async def sync_integration(
 
         async def discover() -> None:
             try:
+                # Forced modes read some tags a call per resource (IAM policies at 20/s: 250 s for
+                # an account at IAM's quota), so an account found late in the walk may finish
+                # last: finding every account first pays. Auto pages its tags 100 or 1,000 a call,
+                # accounts finish within seconds of being found, and the walk's own calls decide.
                 targets = await discover_targets(integration, pool, run_stats, planner.account_ready,
                                                  only_accounts=options.accounts, only_regions=options.regions,
-                                                 targets_out=found)
+                                                 targets_out=found, list_flat_first=options.source != "auto")
                 for warning in targets.warnings:
                     progress.warn(warning)
                 record.warnings.extend(targets.warnings)

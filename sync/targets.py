@@ -71,8 +71,10 @@ async def _identity(pool: ClientPool, label: str, region: str, stats: CallStats)
 
 class _Discovery:
     def __init__(self, integration: Integration, pool: ClientPool, stats: CallStats, on_ready: OnReady,
-                 only_accounts: Collection[str] | None, only_regions: Collection[str] | None) -> None:
+                 only_accounts: Collection[str] | None, only_regions: Collection[str] | None,
+                 list_flat_first: bool) -> None:
         self.integration = integration
+        self.list_flat_first = list_flat_first
         self.pool = pool
         self.stats = stats
         self.on_ready = on_ready
@@ -167,7 +169,8 @@ class _Discovery:
             failure: Exception | None = None
             try:
                 tree = await walk_organization(org_call, integration.exclude_organization_unit_ids,
-                                               on_organization=organization_known, on_accounts=found)
+                                               on_organization=organization_known, on_accounts=found,
+                                               list_flat_first=self.list_flat_first)
             except Exception as exc:
                 # Accounts found before the failure still sync: leave the group normally first.
                 failure = exc
@@ -186,13 +189,15 @@ async def discover_targets(
     only_accounts: Collection[str] | None = None,
     only_regions: Collection[str] | None = None,
     targets_out: list[Targets] | None = None,
+    list_flat_first: bool = False,
 ) -> Targets:
     """Discover accounts, calling `on_ready` for each account as soon as it can be listed.
 
     `targets_out` receives the Targets object at once, so a caller still holds what was found
-    when discovery fails half-way with IntegrationUnreachable.
+    when discovery fails half-way with IntegrationUnreachable. `list_flat_first`: see
+    `walk_organization`.
     """
-    discovery = _Discovery(integration, pool, stats, on_ready, only_accounts, only_regions)
+    discovery = _Discovery(integration, pool, stats, on_ready, only_accounts, only_regions, list_flat_first)
     if targets_out is not None:
         targets_out.append(discovery.targets)
     if isinstance(integration, OrganizationIntegration):

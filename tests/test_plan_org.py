@@ -225,11 +225,11 @@ async def test_walk_organization_pages_until_next_token_is_null() -> None:
     assert all(p.get("MaxResults") == 20 for op, p in fake.calls if op.startswith("List"))
 
 
-async def test_without_an_excluded_ou_every_account_is_handed_over_before_the_walk() -> None:
+async def test_listed_flat_first_every_account_is_handed_over_before_the_walk() -> None:
     fake = FakeOrganizations()
     batches: list[tuple[int, dict[str, str]]] = []
     tree = await walk_organization(fake.call, [], on_accounts=lambda found: batches.append(
-        (len(fake.calls), {a.account_id: a.ou_path for a in found})))
+        (len(fake.calls), {a.account_id: a.ou_path for a in found})), list_flat_first=True)
     ops = [op for op, _ in fake.calls]
     assert ops[:5] == ["DescribeOrganization", "ListAccounts", "ListAccounts", "ListAccounts", "ListRoots"]
     assert [p.get("NextToken") for op, p in fake.calls if op == "ListAccounts"] == [None, "all-1", "all-2"]
@@ -244,6 +244,13 @@ async def test_without_an_excluded_ou_every_account_is_handed_over_before_the_wa
     assert walked == {a.account_id: a.ou_path for a in tree.accounts}
     assert set(walked) == ALL_ACCOUNTS and walked["600000000000"] == "Root/Sandbox/Deep"
     assert fake.peak == 1
+
+
+async def test_the_flat_listing_is_asked_for_and_only_without_an_excluded_ou() -> None:
+    plain, excluding = FakeOrganizations(), FakeOrganizations()
+    await walk_organization(plain.call, [])
+    await walk_organization(excluding.call, ["ou-ab12-pay"], list_flat_first=True)
+    assert not [op for op, _ in plain.calls + excluding.calls if op == "ListAccounts"]
 
 
 async def test_walk_without_exclusions_finds_the_nested_sandbox_accounts() -> None:
