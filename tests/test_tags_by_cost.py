@@ -11,7 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 import sync.explorer.tagging as tagging
-from tests.test_explorer_sync import assert_matches_truth, inventory, q, simulated, sync
+from sync.sources.model import global_home
+from tests.conftest import run_cli, write
+from tests.test_explorer_sync import CONFIG, assert_matches_truth, inventory, q, simulated, sync
 
 NO_EXPLORER = {"explorer": {"enabled": False}}
 
@@ -63,3 +65,19 @@ def test_a_failing_tagging_api_falls_back_to_the_per_resource_calls(monkeypatch:
     assert any("iam:policy: Tagging API failed (AccessDeniedException): tags through ListPolicyTags" in w
                for w in summary["warnings"])
     assert lambda_reasons(path) == {"Tagging API failed (AccessDeniedException): tags through ListTags"}
+
+
+def test_policy_tags_are_asked_in_us_east_1_whatever_the_integration_region(monkeypatch: pytest.MonkeyPatch,
+                                                                           tmp_path: Path) -> None:
+    """AWS answers for global resources in us-east-1 only (orgsim likewise): an integration homed
+    in eu-west-1 must still ask there, or every policy would read as untagged."""
+    config = write(tmp_path / "eu.toml", CONFIG.replace('region = "us-east-1"', 'region = "eu-west-1"', 1))
+    path = tmp_path / "eu.duckdb"
+    with simulated(monkeypatch, **NO_EXPLORER) as sim:
+        result = run_cli("sync", config, "--catalog", str(path), "--json", "--rate-scale", "20")
+        assert result.exit_code in (0, 1), result.output
+        calls = sim.stats()["calls"]
+        assert_matches_truth(path, sim)
+    assert calls.get("iam:ListPolicyTags", 0) == 0
+    assert global_home("eu-west-1") == "us-east-1" and global_home("us-gov-east-1") == "us-gov-west-1"
+    assert global_home("cn-northwest-1") == "cn-north-1"
