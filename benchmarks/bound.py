@@ -216,12 +216,12 @@ def org_walk(world: World, list_flat_first: bool = True) -> tuple[int, int, dict
     if list_flat_first:
         pages("ListAccounts", {}, "Accounts")
     listing = count - 1
-    queue = [r["Id"] for r in pages("ListRoots", {}, "Roots")]
-    while queue:
-        parent = queue.pop(0)
-        pages("ListAccountsForParent", {"ParentId": parent}, "Accounts")
-        queue += [ou["Id"] for ou in pages("ListOrganizationalUnitsForParent", {"ParentId": parent},
-                                           "OrganizationalUnits")]
+    level = [r["Id"] for r in pages("ListRoots", {}, "Roots")]
+    while level:  # as the engine walks: each level's accounts, then its OUs
+        for parent in level:
+            pages("ListAccountsForParent", {"ParentId": parent}, "Accounts")
+        level = [ou["Id"] for parent in level
+                 for ou in pages("ListOrganizationalUnitsForParent", {"ParentId": parent}, "OrganizationalUnits")]
     return count - listing, listing, found
 
 

@@ -191,6 +191,13 @@ async def test_each_parent_s_accounts_are_asked_before_its_ous() -> None:
         assert first[("ListAccountsForParent", parent)] < first[("ListOrganizationalUnitsForParent", parent)]
     # breadth first: the root's children are asked before its grandchildren
     assert first[("ListAccountsForParent", "ou-ab12-sandbox")] < first[("ListAccountsForParent", "ou-ab12-pay")]
+    # level by level: every account of a level before any OU listing of that level, so the leaf
+    # OUs' empty listings come after the accounts they would otherwise hold up
+    level_one = ("ou-ab12-prod", "ou-ab12-sandbox", "ou-ab12-empty")
+    assert max(first[("ListAccountsForParent", p)] for p in level_one) < min(
+        first[("ListOrganizationalUnitsForParent", p)] for p in level_one)
+    last_accounts = max(n for n, (op, _) in enumerate(fake.calls) if op == "ListAccountsForParent")
+    assert [op for op, _ in fake.calls[last_accounts + 1:]] == ["ListOrganizationalUnitsForParent"] * 2
 
 
 async def test_a_failed_listing_fails_the_walk_with_that_call_s_error() -> None:
