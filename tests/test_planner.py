@@ -96,15 +96,31 @@ def test_large_account_regions_go_to_their_member_view() -> None:
                       f"arn:aws:iam::{B}:root", True, "")
     cov = coverage(member_views={(B, "eu-west-1"): member}, counts={(B, "eu-west-1"): 50_000})
     items = by_key(plan(cov))
-    big = items[ScopeKey(B, "eu-west-1", "ec2:instance")]
+    big = items[ScopeKey(B, "eu-west-1", "rds:db")]
     assert isinstance(big, ExplorerQuery) and big.source == "explorer-member" and big.account_id == B
-    assert big.view_arn == member.arn and big.filter_string.startswith("region:eu-west-1 ")
+    assert big.view_arn == member.arn and big.filter_string == "region:eu-west-1 resourcetype:rds:db"
+    # EC2 lists 1,000 instances a call with their tags at 20/s: beside the view, not on its pages
+    beside = items[ScopeKey(B, "eu-west-1", "ec2:instance")]
+    assert isinstance(beside, WorkItem) and beside.source == "services" and beside.api_region == "eu-west-1"
+    assert beside.reason.startswith("DescribeInstances lists 1,000 a call with their tags at 20 calls/s")
     small = items[ScopeKey(B, "us-east-1", "ec2:instance")]
     assert isinstance(small, ExplorerQuery) and small.source == "explorer-aggregator"
     # the last sync's counts decide when the probe has none
     cov = coverage(member_views={(B, "eu-west-1"): member})
     assert by_key(plan(cov, previous={(B, "eu-west-1"): 5_000}))[ScopeKey(B, "eu-west-1", "rds:db")].source == "explorer-member"
     assert by_key(plan(cov))[ScopeKey(B, "eu-west-1", "rds:db")].source == "explorer-aggregator"
+
+
+@pytest.mark.parametrize(("count", "source", "member_lists_ec2"), [
+    (10 * PAGE_SIZE - 1, "auto", True),  # a smaller area: its view is done about as soon
+    (10 * PAGE_SIZE, "auto", False),
+    (50_000, "explorer", True),  # a forced mode never leaves Resource Explorer for speed
+])
+def test_only_auto_lists_faster_types_beside_a_large_member_view(count: int, source: str,
+                                                                 member_lists_ec2: bool) -> None:
+    cov = coverage(member_views=member_views(B), counts={(B, "eu-west-1"): count}, wide_view=None)
+    item = by_key(plan(cov, source=source))[ScopeKey(B, "eu-west-1", "ec2:instance")]
+    assert (item.source == "explorer-member") == member_lists_ec2
 
 
 def member_views(*accounts: str) -> dict[tuple[str, str], ViewInfo]:
