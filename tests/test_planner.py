@@ -11,6 +11,7 @@ from sync.explorer.planner import (
     PAGE_SIZE,
     AccountPlanInput,
     AggregatorBacklog,
+    aggregator_groups,
     book_aggregator,
     plan_account_batch,
 )
@@ -121,6 +122,25 @@ def test_only_auto_lists_faster_types_beside_a_large_member_view(count: int, sou
     cov = coverage(member_views=member_views(B), counts={(B, "eu-west-1"): count}, wide_view=None)
     item = by_key(plan(cov, source=source))[ScopeKey(B, "eu-west-1", "ec2:instance")]
     assert (item.source == "explorer-member") == member_lists_ec2
+
+
+def test_the_aggregator_never_lists_an_area_that_went_to_a_member_view() -> None:
+    # B's eu-west-1 is large (member view); its us-east-1 and all of A ride on the aggregator.
+    cov = coverage(member_views=member_views(B), counts={(B, "eu-west-1"): 50_000})
+    queries = [i for i in plan(cov) if isinstance(i, ExplorerQuery) and i.source == "explorer-aggregator"]
+    filters = {q.filter_string: {(k.account_id, k.region) for k in q.keys} for q in queries}
+    assert filters == {
+        f"accountid:{A} resourcetype:ec2:instance resourcetype:rds:db": {(A, "eu-west-1"), (A, "us-east-1")},
+        f"region:us-east-1 accountid:{B} resourcetype:ec2:instance resourcetype:rds:db": {(B, "us-east-1")},
+    }
+
+
+def test_accounts_with_member_areas_share_a_query_when_their_aggregator_regions_match() -> None:
+    keys = [ScopeKey(a, r, "ec2:instance") for a in (A, B, "333333333333") for r in ("eu-west-1", "us-east-1")]
+    keys = [k for k in keys if not (k.account_id == B and k.region == "us-east-1")]  # B's us-east-1: member
+    groups = aggregator_groups(keys, with_member={A, B})
+    assert [(sorted({k.account_id for k in ks}), regions) for ks, regions in groups] == [
+        (["333333333333"], ()), ([B], ("eu-west-1",)), ([A], ("eu-west-1", "us-east-1"))]
 
 
 def member_views(*accounts: str) -> dict[tuple[str, str], ViewInfo]:

@@ -276,19 +276,42 @@ def plan_account_batch(
                     tags_from=tags_from,
                 ))
     if aggregator_keys and wide is not None and coverage.aggregator_account and coverage.aggregator_region:
-        accounts_in = {k.account_id for k in aggregator_keys}
-        types = {k.resource_type for k in aggregator_keys}
         tags_from = "view" if wide.has_tags else "tagging"
-        items.append(ExplorerQuery(
-            keys=tuple(aggregator_keys), source="explorer-aggregator", account_id=coverage.aggregator_account,
-            region=coverage.aggregator_region, view_arn=wide.arn,
-            filter_string=f"{_filter('accountid', accounts_in)} {_filter('resourcetype', types)}",
-            reason="aggregator view: ACTIVE index replicating to the aggregator" + _TAGGING_NOTE[tags_from],
-            tags_from=tags_from,
-        ))
+        with_member = {account for (account, _), view in chosen.items() if view == "member"}
+        for keys, regions in aggregator_groups(aggregator_keys, with_member):
+            where = f"{_filter('region', regions)} " if regions else ""
+            items.append(ExplorerQuery(
+                keys=keys, source="explorer-aggregator", account_id=coverage.aggregator_account,
+                region=coverage.aggregator_region, view_arn=wide.arn,
+                filter_string=(f"{where}{_filter('accountid', {k.account_id for k in keys})} "
+                               f"{_filter('resourcetype', {k.resource_type for k in keys})}"),
+                reason="aggregator view: ACTIVE index replicating to the aggregator" + _TAGGING_NOTE[tags_from],
+                tags_from=tags_from,
+            ))
     if choose_tag_source:
         items = [tags_by_cost(i) if isinstance(i, WorkItem) else i for i in items]
     return items
+
+
+def aggregator_groups(keys: Sequence[ScopeKey], with_member: Collection[str],
+                      ) -> list[tuple[tuple[ScopeKey, ...], tuple[str, ...]]]:
+    """The aggregator's queries for a batch: (keys, region filter) each, listing only the keys.
+
+    Filters OR one prefix's values and AND the prefixes, so `accountid:` alone lists every region
+    of those accounts. That is exact for an account whose areas are all on the aggregator; one
+    with an area on its member view would pull that area's pages through the aggregator's single
+    quota only to drop them (on org-2000 the largest account's four member areas held 444,585
+    resources). Such accounts are asked with the regions they have here, grouped by the same set.
+    """
+    whole = tuple(k for k in keys if k.account_id not in with_member)
+    by_account: dict[str, list[ScopeKey]] = {}
+    for key in keys:
+        if key.account_id in with_member:
+            by_account.setdefault(key.account_id, []).append(key)
+    by_regions: dict[tuple[str, ...], list[ScopeKey]] = {}
+    for account_keys in by_account.values():
+        by_regions.setdefault(tuple(sorted({k.region for k in account_keys})), []).extend(account_keys)
+    return ([(whole, ())] if whole else []) + [(tuple(ks), regions) for regions, ks in sorted(by_regions.items())]
 
 
 _TAGGING_NOTE = {
