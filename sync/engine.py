@@ -234,16 +234,24 @@ async def sync_integration(
             if query.tags_from == "tagging":
                 batches = apply_tags(batches, tags, owner_key)
             for key, rows in counts.items():
-                reason = unconfirmed.get(key)
-                if reason is None:
+                if key not in unconfirmed:
                     out[key] = ScopeOutput(rows, batches, query.source, query.reason_for(key))
                     batches = []
-                    continue
-                # An index that is still catching up answers nothing; taking that at its word
-                # would lose resources (or mark every resource of the scope deleted).
+            # An index that is still catching up answers nothing; taking that at its word would
+            # lose resources (or mark every resource of the scope deleted). The re-lists run side
+            # by side: on a first sync every empty account x region of the query is re-listed, and
+            # one after another they held an aggregator worker for up to 20 s (org-2000: 375 calls
+            # behind one 47-page query), while the aggregator's queue waited.
+            for key, reason in unconfirmed.items():
                 record.warnings.append(f"{key.account_id} {key.region} {key.resource_type}: {reason}")
-                region = integration.region if key.region == GLOBAL_REGION else key.region
-                out[key] = await services_scope(fallback(WorkItem(key, "services", region, reason)), stats)
+            relisted = await asyncio.gather(*(
+                services_scope(fallback(WorkItem(
+                    key, "services", integration.region if key.region == GLOBAL_REGION else key.region, reason)), stats)
+                for key, reason in unconfirmed.items()), return_exceptions=True)
+            for key, result in zip(unconfirmed, relisted, strict=True):
+                if isinstance(result, BaseException):
+                    raise result  # the query fails as a whole, as it did on its first error
+                out[key] = result
             return out
 
         async def run(item: Item, stats: CallStats) -> dict[ScopeKey, ScopeOutput]:
