@@ -95,11 +95,13 @@ def test_aggregator_with_tags_lists_everything_but_iam_and_s3(monkeypatch: pytes
         assert summary["status"] == "complete"
         assert_matches_truth(path, sim)
     counts = by_source(path)
-    assert set(counts) == {"explorer-aggregator", "services"}
+    # The aggregator, and member views for what arrives while its booked backlog (whole calls per
+    # query) would finish later than a query of the area's own.
+    assert "explorer-aggregator" in counts and set(counts) <= {"explorer-aggregator", "explorer-member", "services"}
     own_api = {s for (scope, s) in sources(path) if " iam:" in scope or " s3:" in scope}
     assert own_api == {"services"}  # IAM tags are never in Resource Explorer; ListBuckets is complete
-    assert {s for (scope, s) in sources(path) if " iam:" not in scope and " s3:" not in scope} == \
-        {"explorer-aggregator"}
+    assert {s for (scope, s) in sources(path) if " iam:" not in scope and " s3:" not in scope} <= {
+        "explorer-aggregator", "explorer-member"}
 
 
 def test_explorer_and_services_paths_write_the_same_inventory(monkeypatch: pytest.MonkeyPatch,
@@ -148,7 +150,7 @@ def test_partial_index_coverage_uses_services_where_indexes_are_missing(monkeypa
         if account == second or (account == third and region == "eu-west-1"):
             assert source == "services" and "no Resource Explorer index" in reason, scope
         elif region != "global":
-            assert source == "explorer-aggregator", scope
+            assert source in ("explorer-aggregator", "explorer-member"), scope
 
 
 def test_unsupported_type_and_creating_index_use_services(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -188,13 +190,14 @@ def test_large_account_regions_use_their_member_view(monkeypatch: pytest.MonkeyP
     assert any(account == hot for account, _ in member)
     sizes = dict(((a, r), n) for a, r, n in q(path, """SELECT account_id, region, count(*) FROM current_resources
                                                        WHERE resource_type <> 's3:bucket' GROUP BY ALL"""))
-    # Member views for the account x regions above two pages, the aggregator for the rest.
-    assert all(sizes[area] >= 1000 for area in member), (member, sizes)
-    assert {area for area, n in sizes.items() if n >= 1000 and area[1] != "global"} == member
+    # Member views for every account x region of a page or more; the aggregator takes small ones
+    # while its booked backlog keeps up (member views take the rest).
+    assert {area for area, n in sizes.items() if n >= 1000 and area[1] != "global"} <= member
     assert "explorer-aggregator" in by_source(path)
     counted = {(a, r): (n, view) for a, r, n, view in q(path, "SELECT account_id, region, resources_counted, "
                                                               "view_arn FROM explorer_indexes")}
-    assert all(counted[area][0] >= 1000 and counted[area][1] for area in member), counted
+    # Every member-view area was weighed with the count its own view gave.
+    assert all(counted[area][1] for area in member), counted
 
 
 def test_lagging_index_is_listed_through_services_not_trusted(monkeypatch: pytest.MonkeyPatch,
