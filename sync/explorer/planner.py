@@ -232,6 +232,7 @@ def plan_account_batch(
     aggregator_keys: list[ScopeKey] = []
     wide = coverage.wide_view
     backlog = backlog if backlog is not None else AggregatorBacklog()
+    before = backlog.pages
     chosen: dict[tuple[str, str], str] = {}  # account x region -> "member" | "aggregator"
     for account in accounts:
         keys = [ScopeKey(account.account_id, GLOBAL_REGION, t) for t in sorted(resource_types) if t in global_types]
@@ -293,13 +294,12 @@ def plan_account_batch(
                 reason="aggregator view: ACTIVE index replicating to the aggregator" + _TAGGING_NOTE[tags_from],
                 tags_from=tags_from,
             ))
-        # `_view_for` booked each area's share of a page; a query costs whole calls, at least one
-        # (org-2000: 419 aggregator queries made 771 pages for 219,144 resources, and the booked
-        # backlog, a third of that, kept sending small areas to a queue 140 s behind).
-        booked = sum(coverage.counts.get(a, previous_counts.get(a, 0)) for a, v in chosen.items()
-                     if v == "aggregator") / PAGE_SIZE
-        queries = [i for i in items if isinstance(i, ExplorerQuery) and i.source == "explorer-aggregator"]
-        backlog.pages += sum(query_pages(q, coverage, previous_counts) for q in queries) - booked
+        # `_view_for` booked each area's share of a page while choosing; a query costs whole
+        # calls, at least one (org-2000: 419 aggregator queries made 771 pages for 219,144
+        # resources, and the booked backlog, a third of that, kept sending small areas to a queue
+        # 140 s behind). The batch's queries replace those shares.
+        backlog.pages = before
+        book_aggregator(backlog, items, coverage, previous_counts)
     if choose_tag_source:
         items = [tags_by_cost(i) if isinstance(i, WorkItem) else i for i in items]
     return items
