@@ -180,23 +180,26 @@ async def sync_integration(
                 own = specs[item.key.resource_type].tags
                 assert own is not None  # the planner chose the Tagging API in place of it
                 scope = f"{item.key.account_id} {item.key.region} {item.key.resource_type}"
+                again: str | None = None  # why the scope is listed again with the spec's own tag calls
                 if listing.failed:
                     codes = "/".join(sorted({error_code(e) or type(e).__name__ for e in listing.failed.values()}))
-                    if listing.unknown == builder.rows:  # nothing came back: the spec's own calls instead
-                        reason = f"Tagging API failed ({codes}): tags through {own.operation}"
-                        record.warnings.append(f"{scope}: {reason}")
-                        return await services_scope(dataclasses.replace(item, tags_from="items", reason=reason), stats)
-                    warning = (f"{scope}: the tags of {listing.unknown} resource(s) in {', '.join(sorted(listing.failed))} "
-                               f"could not be read (GetResources: {codes}, e.g. an SCP denying the region); they are "
-                               "kept with the tags the catalog had, new ones with tags unknown (NULL)")
-                    record.warnings.append(warning)
-                    progress.warn(warning)
+                    if listing.unknown == builder.rows:  # nothing came back
+                        again = f"Tagging API failed ({codes}): tags through {own.operation}"
+                        record.warnings.append(f"{scope}: {again}")
+                    else:
+                        warning = (f"{scope}: the tags of {listing.unknown} resource(s) in "
+                                   f"{', '.join(sorted(listing.failed))} could not be read (GetResources: {codes}, "
+                                   "e.g. an SCP denying the region); they are kept with the tags the catalog had, "
+                                   "new ones with tags unknown (NULL)")
+                        record.warnings.append(warning)
+                        progress.warn(warning)
                 elif not listing.answered:
                     # Silence reads as "none tagged" only from an API known to serve the type here;
                     # an endpoint that does not (moto serves no IAM) would make every tag vanish.
-                    reason = (f"{item.reason}; the Tagging API returned none of its {builder.rows} resource(s), "
-                              f"which cannot be told from not serving them: tags through {own.operation}")
-                    return await services_scope(dataclasses.replace(item, tags_from="items", reason=reason), stats)
+                    again = (f"{item.reason}; the Tagging API returned none of its {builder.rows} resource(s), "
+                             f"which cannot be told from not serving them: tags through {own.operation}")
+                if again is not None:
+                    return await services_scope(dataclasses.replace(item, tags_from="items", reason=again), stats)
             return ScopeOutput(builder.rows, batches, item.source, item.reason)
 
         def fallback(item: WorkItem) -> WorkItem:
