@@ -44,13 +44,14 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.floor import EXPLORER_PAGE, listing_floor
+from benchmarks.floor import EXPLORER_PAGE, aggregator_areas, listing_floor
 from orgsim.auth import Caller
 from orgsim.call import Call
 from orgsim.inventory import GLOBAL
 from orgsim.org import Account
 from orgsim.quotas import Quotas
 from orgsim.registry import handler, services
+from orgsim.services.tagging import GLOBAL_TAGS_REGION
 from orgsim.stats import Stats
 from orgsim.world import World
 
@@ -73,7 +74,6 @@ LIST_CALLS: dict[str, tuple[str, int, tuple[str, ...]]] = {
 # IAM calls that carry them: the listing itself for roles and users; for customer managed
 # policies, the Tagging API's GetResources in us-east-1, 100 a call (`_policy_tags`).
 ANY_SOURCE_OPS = frozenset({"GetAccountAuthorizationDetails"})
-POLICY_TAGS_REGION = "us-east-1"  # where GetResources answers for IAM's global policies
 TAGGING_PAGE = 100
 MODELS = ("services", "any", "explorer")
 
@@ -225,23 +225,16 @@ def org_walk(world: World, list_flat_first: bool = True) -> tuple[int, int, dict
     return count - listing, listing, found
 
 
-def _aggregator_areas(world: World) -> set[tuple[int, str]]:
-    """(account, region) pairs the organization's aggregator view lists (none without the view)."""
-    ex = world.explorer
-    views = [v for vs in ex.views.values() for v in vs if v.scope == "org" and not v.filter]
-    return set(ex.coverage(views[0])) if views else set()
-
-
 def _policy_tags(loads: _Loads, acct: Account, policies: int) -> None:
     """The least any source spends on an account's policy tags: GetResources pages in us-east-1,
     or, where an SCP denies that Region (or it is not enabled), a ListPolicyTags call each."""
     if not policies:
         return
-    denied = acct.index != 0 and POLICY_TAGS_REGION in acct.scp_denied
-    if denied or POLICY_TAGS_REGION not in acct.regions:
+    denied = acct.index != 0 and GLOBAL_TAGS_REGION in acct.scp_denied
+    if denied or GLOBAL_TAGS_REGION not in acct.regions:
         loads.add(acct.index, GLOBAL, "iam", "ListPolicyTags", policies)
     else:
-        loads.add(acct.index, POLICY_TAGS_REGION, "tagging", "GetResources", _pages(policies, TAGGING_PAGE))
+        loads.add(acct.index, GLOBAL_TAGS_REGION, "tagging", "GetResources", _pages(policies, TAGGING_PAGE))
 
 
 def _pages(n: int, page: int) -> int:
@@ -270,7 +263,7 @@ def compute_bound(scenario: str | World, model: str = "services",
     world = scenario if isinstance(scenario, World) else World(scenario)
     inv, org = world.inventory, world.org
     loads = _Loads(world)
-    aggregated = _aggregator_areas(world) if model == "explorer" else set()
+    aggregated = aggregator_areas(world) if model == "explorer" else set()
     aggregated_types = frozenset(world.explorer.supported) if aggregated else frozenset()
     aggregator_resources = 0
     wanted = [rt for rt in inv.types if types is None or rt.rtype in types]
@@ -287,7 +280,10 @@ def compute_bound(scenario: str | World, model: str = "services",
         for rt in wanted:
             op, size, per_item = LIST_CALLS[rt.rtype]
             service = rt.service
-            if model == "any" and not ANY_SOURCE_OPS & {op, *per_item} and rt.rtype != "iam:policy":
+            if model == "any" and rt.rtype == "iam:policy":
+                _policy_tags(loads, acct, inv.counts[inv.account_scopes(a, GLOBAL, rt.rtype)])
+                continue
+            if model == "any" and not ANY_SOURCE_OPS & {op, *per_item}:
                 continue
             if rt.rtype == "s3:bucket":  # every mode: ListBuckets is the only complete list
                 n = sum(inv.counts[inv.account_scopes(a, r, rt.rtype)] for r in acct.regions)
@@ -297,9 +293,6 @@ def compute_bound(scenario: str | World, model: str = "services",
                     if a == 0 or r not in acct.scp_denied:  # the tag call lands in the bucket's region
                         loads.add(a, r, service, per_item[0], inv.counts[inv.account_scopes(a, r, rt.rtype)])
                 longest = max(longest, _pages(n, size))
-                continue
-            if model == "any" and rt.rtype == "iam:policy":
-                _policy_tags(loads, acct, inv.counts[inv.account_scopes(a, GLOBAL, rt.rtype)])
                 continue
             left = acct.regions
             if model == "explorer" and rt.rtype in aggregated_types and rt.tags_in_explorer:

@@ -81,19 +81,22 @@ def least_listing_time(areas: Sequence[AreaLoad], rate: float, burst: float) -> 
     return hi
 
 
+def aggregator_areas(world: World) -> set[tuple[int, str]]:
+    """(account, region) pairs the organization's aggregator view lists (none without the view)."""
+    ex = world.explorer
+    views = [v for vs in ex.views.values() for v in vs if v.scope == "org" and not v.filter]
+    return set(ex.coverage(views[0])) if views else set()
+
+
 def area_loads(world: World, list_calls: dict[str, tuple[str, int, tuple[str, ...]]]) -> list[AreaLoad]:
     """Every reachable account x region with regional resources (S3 aside: one ListBuckets page
     lists 10,000 buckets of every region, so its listing costs no area anything)."""
     inv, org, ex = world.inventory, world.org, world.explorer
     quotas = Quotas(world.scenario.quotas)
     specs = services()
-    aggregated: set[tuple[int, str]] = set()
-    member: set[tuple[int, str]] = set()
-    if ex.enabled:
-        org_views = [v for vs in ex.views.values() for v in vs if v.scope == "org" and not v.filter]
-        aggregated = set(ex.coverage(org_views[0])) if org_views else set()
-        member = {(a, r) for (a, r), views in ex.views.items()
-                  if any(v.scope == "account" and (a, r) in ex.coverage(v) for v in views)}
+    aggregated = aggregator_areas(world)
+    member = {(a, r) for (a, r), views in ex.views.items()
+              if any(v.scope == "account" and (a, r) in ex.coverage(v) for v in views)}
     supported = set(ex.supported) if ex.enabled else set()
     regional = [rt for rt in inv.types if not rt.is_global and not rt.listed_globally]
     out: list[AreaLoad] = []
